@@ -1,0 +1,36 @@
+# ewb: two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint check services install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Migrate the SQLite database under var/, load the Xiangshui areas and demo users, serve on :8080.
+run: $(STAMP)
+	$(BIN)/ewb db upgrade
+	$(BIN)/ewb areas load config/xiangshui_divisions.csv
+	$(BIN)/ewb demo
+	$(BIN)/ewb serve
+
+# Start the services the tests need where they are not running, lint, type-check, run the suite.
+test: $(STAMP) services lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+services:
+	scripts/services.sh
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Settings and the data files (hazard catalog, policy, groups, divisions, CAP schema)."""

@@ -1,0 +1,108 @@
+"""One frozen settings object: defaults.toml < the EWB_CONFIG TOML file < EWB_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
+
+
+class SettingsError(Exception):
+    """The settings could not be loaded; the message names the setting and the source."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EWB_", frozen=True, extra="forbid")
+
+    var_dir: Path
+    database_url: str
+    host: str
+    port: int = Field(ge=1, le=65535)
+    timezone: str
+    issuer_area: str = Field(pattern=r"^\d{6}$")
+    token_ttl_hours: float = Field(gt=0)
+    expiry_check_seconds: float = Field(gt=0)
+    log_level: str
+    hazards_file: str
+    policy_file: str
+    groups_file: str
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        user_file = os.environ.get("EWB_CONFIG")
+        if user_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(user_file)))
+        sources.append(TomlConfigSettingsSource(settings_cls, toml_file=DEFAULTS_FILE))
+        return tuple(sources)
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in force: the SQLite file under var_dir unless one is set."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'ewb.db'}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def data_file(self, name: str) -> Path:
+        """A data file: the configured path, or the copy shipped in config/."""
+        configured: str = getattr(self, f"{name}_file")
+        return Path(configured) if configured else CONFIG_DIR / f"{name}.toml"
+
+    def public(self) -> dict[str, Any]:
+        """Settings safe to print: passwords in the database URL are masked."""
+        values = self.model_dump(mode="json")
+        values["database_url"] = _mask_password(self.db_url)
+        return values
+
+
+def _mask_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest or ":" not in rest.split("@", 1)[0]:
+        return url
+    credentials, host = rest.split("@", 1)
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings once at start-up; raises SettingsError with a readable message."""
+    user_file = os.environ.get("EWB_CONFIG")
+    if user_file and not Path(user_file).is_file():
+        raise SettingsError(f"EWB_CONFIG names {user_file}, which is not a readable file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in e.errors()
+        )
+        raise SettingsError(f"bad settings: {problems}") from e

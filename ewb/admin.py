@@ -1,0 +1,209 @@
+"""What the CLI commands do (everything but argument parsing)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from config.data import CapSchemaError, read_divisions
+from config.settings import Settings
+from ewb.bootstrap import build_services
+from ewb.demo import add_demo_users, demo_password
+from ewb.services import Services
+from store import migrate
+from store.db import Tx
+from store.engine import create_engine
+from store.unit_of_work import run
+from warning import audit, cap, commands
+from warning.actors import Actor, Role
+from warning.areas import parse_divisions
+from warning.errors import DomainError, PermissionDenied
+from warning.events import Event
+from warning.model import Warning
+from warning.rules import Rules
+from web.passwords import hash_password
+
+# The author of CAP alerts imported from the command line without --as: an upstream feed
+# trusted like the operator who runs the command, drafting county-wide.
+CAP_FEED = "cap-import"
+
+
+class AdminError(Exception):
+    """A problem the operator can fix; printed without a traceback, exit status 1."""
+
+
+@asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[Services]:
+    await require_migrated(settings)
+    services = build_services(settings)
+    try:
+        yield services
+    finally:
+        await services.store.close()
+
+
+async def require_migrated(settings: Settings) -> None:
+    engine = create_engine(settings.db_url)
+    try:
+        current, head = await migrate.status(engine)
+    finally:
+        await engine.dispose()
+    if current != head:
+        raise AdminError(
+            f"the database is at schema revision {current or 'none'}, this code needs {head}:"
+            " run `ewb db upgrade`"
+        )
+
+
+async def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.db_url)
+    try:
+        await migrate.upgrade(engine)
+        current, _ = await migrate.status(engine)
+    finally:
+        await engine.dispose()
+    print(f"database {settings.public()['database_url']} is at schema revision {current}")
+    return 0
+
+
+async def db_status(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.db_url)
+    try:
+        current, head = await migrate.status(engine)
+    finally:
+        await engine.dispose()
+    print(f"database revision: {current or 'none'}; code revision: {head}")
+    return 0 if current == head else 1
+
+
+async def areas_load(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.csv.is_file():
+        raise AdminError(f"{args.csv}: no such file")
+    async with _services(settings) as services, services.store.write() as tx:
+        try:
+            rows = list(read_divisions(args.csv))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise AdminError(f"{args.csv}: {e}") from e
+        areas, errors = parse_divisions(rows, await tx.areas.tree())
+        if errors:
+            for error in errors:
+                print(f"{args.csv}: {error}", file=sys.stderr)
+            raise AdminError(f"{len(errors)} bad row(s); nothing was loaded")
+        written = await tx.areas.upsert(areas)
+        total = await tx.areas.count()
+    print(f"loaded {written} areas from {args.csv}; {total} areas in the database")
+    return 0
+
+
+async def user_add(settings: Settings, args: argparse.Namespace, password: str) -> int:
+    codes = frozenset(c.strip() for c in args.areas.split(",") if c.strip())
+    async with _services(settings) as services:
+        if args.org not in services.catalog.organisations:
+            known = ", ".join(services.catalog.organisations)
+            raise AdminError(f"unknown organisation {args.org!r}; known: {known}")
+        async with services.store.write() as tx:
+            tree = await tx.areas.tree()
+            unknown = sorted(c for c in codes if c not in tree)
+            if not codes or unknown:
+                raise AdminError(
+                    f"unknown area codes: {', '.join(unknown) or '(none given)'}"
+                    " — load areas first with `ewb areas load`"
+                )
+            actor = Actor(username=args.name, role=Role(args.role), org=args.org, areas=codes)
+            try:
+                await tx.users.add(actor, hash_password(password), services.clock())
+            except DomainError as e:
+                raise AdminError(e.message) from e
+    print(f"user {args.name} added: {args.role}, {args.org}, areas {', '.join(sorted(codes))}")
+    return 0
+
+
+async def demo(settings: Settings, args: argparse.Namespace) -> int:
+    async with _services(settings) as services:
+        report = await add_demo_users(services.store, services.clock())
+    print("Demo users (password = ewb-<username>):")
+    print(f"  {'username':<16}{'password':<22}{'role':<14}{'org':<9}scope")
+    for username, role, org, scope, created in report:
+        note = "" if created else "  (existed)"
+        print(f"  {username:<16}{demo_password(username):<22}{role:<14}{org:<9}{scope}{note}")
+    return 0
+
+
+async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    async with _services(settings) as services, services.store.read() as tx:
+        head = await tx.audit.head()
+        entries = [entry async for entry in tx.audit.all_entries()]
+    broken = audit.verify(entries, head)
+    if broken:
+        print(f"audit chain BROKEN at entry {broken.seq}: {broken.reason}", file=sys.stderr)
+        return 1
+    print(f"audit chain intact: {len(entries)} entries, head {head[1][:16]}…")
+    return 0
+
+
+async def cap_export(settings: Settings, args: argparse.Namespace) -> int:
+    async with _services(settings) as services, services.store.read() as tx:
+        try:
+            warning = (await tx.warnings.get(args.warning_id)).warning
+            document = cap.to_cap(warning, warning.version(args.version), await tx.rules())
+        except DomainError as e:
+            raise AdminError(e.message) from e
+    if args.output:
+        args.output.write_bytes(document)
+    else:
+        sys.stdout.buffer.write(document + b"\n")
+    return 0
+
+
+async def _importer(services: Services, username: str | None) -> Actor:
+    if username is None:
+        area = services.settings.issuer_area
+        return Actor(username=CAP_FEED, role=Role.FORECASTER, org="county", areas=frozenset({area}))
+    async with services.store.read() as tx:
+        user = await tx.users.by_username(username)
+    if user is None:
+        raise AdminError(f"no user {username!r}")
+    return user.actor
+
+
+async def cap_import(settings: Settings, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        raise AdminError(f"{path}: no such file")
+    async with _services(settings) as services:
+        document = path.read_bytes()
+        try:
+            services.validate_cap(document)
+            raw = cap.read_alert(document, services.catalog)
+        except (CapSchemaError, DomainError) as e:
+            raise AdminError(f"{path}: {e}") from e
+        who = await _importer(services, args.as_user)
+        now = services.clock()
+
+        async def work(tx: Tx, rules: Rules) -> tuple[Warning, list[Event]]:
+            warning, events = commands.draft(raw, who, rules, now)
+            await tx.warnings.add(warning, now)
+            return warning, events
+
+        try:
+            warning, _ = await run(
+                services.store, work, now=now, actor=who, action="cap_import", warning_id=None
+            )
+        except DomainError as e:
+            rule = f" [{e.rule}]" if isinstance(e, PermissionDenied) else ""
+            field = f" ({e.field})" if e.field else ""
+            raise AdminError(f"{path}: refused{rule}{field}: {e.message}") from e
+    print(
+        f"imported {path} as draft warning {warning.id} "
+        f"({warning.latest.hazard} {warning.latest.grade.value}), author {who.username}"
+    )
+    return 0
+
+
+async def show_settings(settings: Settings, args: argparse.Namespace) -> int:
+    print(json.dumps(settings.public(), indent=2, ensure_ascii=False))
+    return 0

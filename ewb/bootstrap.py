@@ -1,0 +1,66 @@
+"""The composition root: settings → store, catalog, policy, clock → services and the app."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from functools import partial
+
+from aiohttp import web
+
+from config.data import cap_validator, load_catalog, load_policy
+from config.settings import Settings
+from ewb.services import Clock, Services
+from store.db import Store
+from store.engine import create_engine
+from warning.areas import AreaTree
+from warning.rules import Rules
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
+    """Read the data files and open the engine; call `services.store.close()` when done."""
+    catalog = load_catalog(settings)
+    policy = load_policy(settings)
+
+    def make_rules(tree: AreaTree) -> Rules:
+        return Rules(
+            catalog=catalog,
+            policy=policy,
+            areas=tree,
+            issuer_area=settings.issuer_area,
+            tz=settings.tz,
+        )
+
+    store = Store(create_engine(settings.db_url), make_rules)
+    return Services(
+        settings=settings,
+        store=store,
+        catalog=catalog,
+        policy=policy,
+        validate_cap=cap_validator(),
+        clock=clock,
+    )
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def make_app(
+    settings: Settings, clock: Clock = utc_now, *, scheduler: bool = True
+) -> web.Application:
+    """The aiohttp application with its services (and the expiry scheduler) attached."""
+    from ewb import jobs
+    from web.app import init_app
+
+    app = init_app(partial(build_services, settings, clock))
+    if scheduler:
+        app.cleanup_ctx.append(jobs.scheduler_ctx)
+    return app

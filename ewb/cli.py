@@ -1,0 +1,127 @@
+"""The `ewb` command line: database, areas, users, serving, audit and CAP."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from config.settings import Settings, SettingsError, load_settings
+from ewb import admin
+from ewb.bootstrap import configure_logging, make_app
+
+Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    asyncio.run(admin.require_migrated(settings))
+    configure_logging(settings)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"ewb serving on http://{host}:{port}  (database: {settings.public()['database_url']})")
+    web.run_app(make_app(settings), host=host, port=port, print=None)
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise admin.AdminError("the passwords differ")
+    if len(password) < 8:
+        raise admin.AdminError("the password must have at least 8 characters")
+    return password
+
+
+async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    return await admin.user_add(settings, args, _password(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ewb", description="ewb early-warning broadcast service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply all migrations").set_defaults(run=admin.db_upgrade)
+    db.add_parser("status", help="show the schema revision").set_defaults(run=admin.db_status)
+
+    areas = sub.add_parser("areas", help="administrative areas").add_subparsers(
+        dest="areas", required=True
+    )
+    load = areas.add_parser("load", help="load or update areas from a divisions CSV")
+    load.add_argument("csv", type=Path, help="CSV with columns code,name,parent_code,level")
+    load.set_defaults(run=admin.areas_load)
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
+    add = user.add_parser("add", help="create a user")
+    add.add_argument("name")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=["forecaster", "duty_chief", "leader", "info_officer", "admin"],
+    )
+    add.add_argument("--org", required=True, help="organisation id from config/policy.toml")
+    add.add_argument(
+        "--areas", required=True, help="area codes of the user's scope, comma-separated"
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    add.set_defaults(run=_user_add)
+
+    sub.add_parser("demo", help="create the demo users (idempotent) and print them").set_defaults(
+        run=admin.demo
+    )
+
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(sync=_serve)
+
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit", required=True)
+    audit.add_parser("verify", help="check the hash chain").set_defaults(run=admin.audit_verify)
+
+    cap = sub.add_parser("cap", help="CAP 1.2 export and import").add_subparsers(
+        dest="cap", required=True
+    )
+    export = cap.add_parser("export", help="print the CAP XML of an issued version")
+    export.add_argument("warning_id", type=int)
+    export.add_argument("version", type=int, nargs="?")
+    export.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    export.set_defaults(run=admin.cap_export)
+    imp = cap.add_parser("import", help="turn a CAP alert into a draft warning")
+    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--as",
+        dest="as_user",
+        help="author the draft as this user (checked against their permissions)",
+    )
+    imp.set_defaults(run=admin.cap_import)
+
+    sub.add_parser("settings", help="print the settings in force").set_defaults(
+        run=admin.show_settings
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if hasattr(args, "sync"):
+            code: int = args.sync(settings, args)
+            return code
+        return asyncio.run(args.run(settings, args))
+    except (admin.AdminError, SettingsError) as e:
+        print(f"ewb: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

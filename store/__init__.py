@@ -1,0 +1,4 @@
+"""Persistence: SQLAlchemy tables, repositories, the unit of work and Alembic migrations.
+
+All SQL in ewb lives in this package.
+"""

@@ -1,0 +1,75 @@
+"""The store: transactions over one engine, with repositories bound to each."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from store.areas import AreaRepository
+from store.audit import AuditRepository
+from store.engine import WRITE
+from store.outbox import OutboxRepository
+from store.tables import sequences
+from store.users import UserRepository
+from store.warnings import WarningRepository
+from warning.areas import AreaTree
+from warning.rules import Rules
+
+
+class Tx:
+    """One open transaction and the repositories that work inside it."""
+
+    def __init__(self, conn: AsyncConnection, make_rules: Callable[[AreaTree], Rules]) -> None:
+        self.conn = conn
+        self.areas = AreaRepository(conn)
+        self.audit = AuditRepository(conn)
+        self.outbox = OutboxRepository(conn)
+        self.users = UserRepository(conn)
+        self.warnings = WarningRepository(conn)
+        self._make_rules = make_rules
+
+    async def rules(self) -> Rules:
+        """The domain rules with the area tree as this transaction sees it."""
+        return self._make_rules(await self.areas.tree())
+
+    async def next_sequence(self, name: str) -> int:
+        """The next value of a named counter (locked until the transaction ends)."""
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        await self.conn.execute(
+            insert(sequences).values(name=name, value=0).on_conflict_do_nothing()
+        )
+        await self.conn.execute(
+            update(sequences).where(sequences.c.name == name).values(value=sequences.c.value + 1)
+        )
+        value = (
+            await self.conn.execute(select(sequences.c.value).where(sequences.c.name == name))
+        ).scalar_one()
+        return int(value)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, make_rules: Callable[[AreaTree], Rules]) -> None:
+        self.engine = engine
+        self._make_rules = make_rules
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Tx]:
+        """A read-write transaction: committed on success, rolled back on any error."""
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**{WRITE: True})
+            async with conn.begin():
+                yield Tx(conn, self._make_rules)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A transaction for reading (rolled back at the end)."""
+        async with self.engine.connect() as conn, conn.begin():
+            yield Tx(conn, self._make_rules)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,52 @@
+"""Schema migrations with Alembic, run on the application's own async engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _run(connection: Connection, revision: str, down: bool) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    if down:
+        command.downgrade(config, revision)
+    else:
+        command.upgrade(config, revision)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema up to `revision` (default: the newest)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_run, revision, False)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_run, revision, True)
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def status(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """(the database's revision, the newest revision in the code)."""
+    async with engine.connect() as conn:
+        current = await conn.run_sync(_current)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return current, head

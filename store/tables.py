@@ -1,0 +1,195 @@
+"""The schema as SQLAlchemy Core tables; Alembic migrations create and change it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored as UTC on both SQLite and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+areas = Table(
+    "areas",
+    metadata,
+    Column("code", String(20), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("parent_code", String(20), nullable=True, index=True),
+    Column("level", String(20), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("org", String(20), nullable=False),
+    Column("areas", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+warnings = Table(
+    "warnings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+warning_versions = Table(
+    "warning_versions",
+    metadata,
+    Column("warning_id", Integer, ForeignKey("warnings.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("state", String(20), nullable=False, index=True),
+    Column("hazard", String(40), nullable=False, index=True),
+    Column("grade", String(10), nullable=False),
+    Column("areas", JSON, nullable=False),
+    Column("groups", JSON, nullable=False),
+    Column("onset", UTCDateTime, nullable=False),
+    Column("expires", UTCDateTime, nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("editors", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("headline", JSON, nullable=False),
+    Column("description", JSON, nullable=False),
+    Column("instruction", JSON, nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("rejected_by", String(64)),
+    Column("rejected_reason", Text),
+    Column("rejected_at", UTCDateTime),
+    Column("submitted_at", UTCDateTime),
+    Column("approved_at", UTCDateTime),
+    Column("issued_at", UTCDateTime),
+    Column("issued_by", String(64)),
+    Column("ended_at", UTCDateTime),
+    Column("cap_identifier", String(80), unique=True),
+    Column("cap_references", Text),
+    # Bumped on every update; an update that finds another value lost a race.
+    Column("row_version", Integer, nullable=False),
+    PrimaryKeyConstraint("warning_id", "number"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("warning_id", Integer, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("approved_by", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("warning_id", "number", "round", "step"),
+    # The same person never gives two approvals of one version in one round.
+    UniqueConstraint(
+        "warning_id", "number", "round", "approved_by", name="uq_approvals_one_per_person"
+    ),
+    ForeignKeyConstraint(
+        ["warning_id", "number"], ["warning_versions.warning_id", "warning_versions.number"]
+    ),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("warning_id", Integer, index=True),
+    Column("version", Integer),
+    Column("outcome", String(20), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row (id 1): the seq and hash of the last audit entry. Appending locks it, which
+# keeps the chain linear under concurrent writers and reveals rows deleted from the end.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("warning_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+)
+
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
+)

@@ -1,0 +1,35 @@
+"""The aiohttp application factory: routes, middlewares, and services in cleanup_ctx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from ewb.services import Services
+from web import audit_api, auth, cap_api, warnings_api
+from web.errors import error_middleware
+from web.keys import SERVICES
+from web.responses import json_response
+
+
+def init_app(build_services: Callable[[], Services]) -> web.Application:
+    """The app; services are built at start-up and closed at shutdown."""
+    app = web.Application(middlewares=[error_middleware, auth.auth_middleware])
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        services = build_services()
+        app[SERVICES] = services
+        yield
+        await services.store.close()
+
+    app.cleanup_ctx.append(services_ctx)
+    app.router.add_post("/api/v1/auth/token", auth.issue_token)
+    for module in (warnings_api, cap_api, audit_api):
+        app.router.add_routes(module.routes)
+    app.router.add_get("/healthz", _health)
+    return app
+
+
+async def _health(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})

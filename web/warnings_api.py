@@ -1,0 +1,155 @@
+"""The warnings API: draft, edit, submit, approve, reject, redraft, issue, revise, read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from store.db import Tx
+from store.unit_of_work import run
+from warning import commands
+from warning.actors import Actor
+from warning.events import Event
+from warning.grades import parse_grade
+from warning.model import State, Warning
+from warning.rules import Rules
+from web.errors import HttpError
+from web.json_body import int_param, json_object, path_id
+from web.keys import actor, services
+from web.responses import json_response
+from web.serialize import version_json, warning_json
+
+routes = web.RouteTableDef()
+
+Decide = Callable[..., list[Event]]
+
+
+async def _command(
+    request: web.Request, action: str, decide: Decide, *, needs_sequence: bool = False
+) -> web.Response:
+    """Load the warning locked, let the domain decide, save, audit; answer with the result."""
+    svc, who = services(request), actor(request)
+    warning_id = path_id(request)
+    expected = int_param(request, "version", low=1)
+    now = svc.clock()
+
+    async def work(tx: Tx, rules: Rules) -> tuple[Warning, list[Event]]:
+        loaded = await tx.warnings.get(warning_id, lock=True)
+        commands.require_latest(loaded.warning, expected)
+        extra = {"sequence": await tx.next_sequence("cap")} if needs_sequence else {}
+        events = decide(loaded.warning, who, rules, now, **extra)
+        await tx.warnings.save(loaded)
+        return loaded.warning, events
+
+    warning, rules = await run(
+        svc.store, work, now=now, actor=who, action=action, warning_id=warning_id, version=expected
+    )
+    return json_response(warning_json(warning, warning.latest, rules))
+
+
+@routes.post("/api/v1/warnings")
+async def create(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    svc, who = services(request), actor(request)
+    now = svc.clock()
+
+    async def work(tx: Tx, rules: Rules) -> tuple[Warning, list[Event]]:
+        warning, events = commands.draft(body, who, rules, now)
+        await tx.warnings.add(warning, now)
+        return warning, events
+
+    warning, rules = await run(svc.store, work, now=now, actor=who, action="draft", warning_id=None)
+    return json_response(warning_json(warning, warning.latest, rules), status=201)
+
+
+@routes.patch("/api/v1/warnings/{id}")
+async def edit(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    return await _command(request, "edit", lambda w, a, r, n: commands.edit(w, body, a, r, n))
+
+
+@routes.post("/api/v1/warnings/{id}/submit")
+async def submit(request: web.Request) -> web.Response:
+    return await _command(request, "submit", commands.submit)
+
+
+@routes.post("/api/v1/warnings/{id}/approve")
+async def approve(request: web.Request) -> web.Response:
+    return await _command(request, "approve", commands.approve)
+
+
+@routes.post("/api/v1/warnings/{id}/reject")
+async def reject(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    reason: Any = body.get("reason")
+    return await _command(request, "reject", lambda w, a, r, n: commands.reject(w, reason, a, r, n))
+
+
+@routes.post("/api/v1/warnings/{id}/redraft")
+async def redraft(request: web.Request) -> web.Response:
+    return await _command(request, "redraft", commands.redraft)
+
+
+@routes.post("/api/v1/warnings/{id}/issue")
+async def issue(request: web.Request) -> web.Response:
+    return await _command(request, "issue", commands.issue, needs_sequence=True)
+
+
+@routes.post("/api/v1/warnings/{id}/revisions")
+async def revise(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    kind = body.pop("action", None)
+
+    def decide(w: Warning, a: Actor, r: Rules, n: datetime) -> list[Event]:
+        return commands.revise(w, kind if isinstance(kind, str) else "", body, a, r, n)
+
+    action = f"revise:{kind}" if isinstance(kind, str) and kind.isidentifier() else "revise"
+    response = await _command(request, action, decide)
+    response.set_status(201)
+    return response
+
+
+@routes.get("/api/v1/warnings/{id}")
+async def show(request: web.Request) -> web.Response:
+    svc = services(request)
+    number = int_param(request, "version", low=1)
+    async with svc.store.read() as tx:
+        warning = (await tx.warnings.get(path_id(request))).warning
+        rules = await tx.rules()
+    return json_response(warning_json(warning, warning.version(number), rules))
+
+
+def _choice(request: web.Request, name: str, allowed: set[str]) -> str | None:
+    value = request.query.get(name) or None
+    if value is not None and value not in allowed:
+        raise HttpError(422, "invalid", f"{name} must be one of {', '.join(sorted(allowed))}", name)
+    return value
+
+
+@routes.get("/api/v1/warnings")
+async def index(request: web.Request) -> web.Response:
+    svc = services(request)
+    state = _choice(request, "state", {s.value for s in State})
+    hazard = _choice(request, "hazard", set(svc.catalog.hazards))
+    grade = request.query.get("grade") or None
+    if grade is not None and parse_grade(grade) is None:
+        raise HttpError(422, "invalid", "grade must be blue, yellow, orange or red", "grade")
+    limit = int_param(request, "limit", default=50, low=1, high=500)
+    offset = int_param(request, "offset", default=0, low=0)
+    assert limit is not None and offset is not None
+    async with svc.store.read() as tx:
+        pairs, total = await tx.warnings.list_latest(
+            state=state, hazard=hazard, grade=grade, limit=limit, offset=offset
+        )
+        rules = await tx.rules()
+    return json_response(
+        {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "warnings": [version_json(wid, version, rules) for wid, version in pairs],
+        }
+    )

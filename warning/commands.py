@@ -103,9 +103,11 @@ def submit(warning: Warning, actor: Actor, rules: Rules, now: datetime) -> list[
     """Send the draft for approval; its content is checked again against the clock."""
     version = warning.latest
     _require(actor, Action.SUBMIT, version, rules)
-    version.state = transition(version.state, Action.SUBMIT)
+    new_state = transition(version.state, Action.SUBMIT)
     content_mod.check(Content.of(version), rules, now)
+    version.state = new_state
     version.submitted_at = now
+    version.rejection = None  # shown while the redraft is edited; a new round starts here
     return [WarningSubmitted(version.number, version.round)]
 
 

@@ -8,7 +8,7 @@ from ewb.services import Services
 from warning.actors import Actor
 
 SERVICES = web.AppKey("services", Services)
-ACTOR_KEY = "ewb.actor"
+ACTOR_KEY = web.RequestKey("actor", Actor)
 
 
 def services(request: web.Request) -> Services:
@@ -17,5 +17,4 @@ def services(request: web.Request) -> Services:
 
 def actor(request: web.Request) -> Actor:
     """The authenticated actor (set by the auth middleware on every /api/v1 route)."""
-    found: Actor = request[ACTOR_KEY]
-    return found
+    return request[ACTOR_KEY]

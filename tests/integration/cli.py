@@ -1,0 +1,32 @@
+"""Running the real `ewb` command in a subprocess against a test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from config.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ewb(
+    settings: Settings, *args: str, stdin: str = "", database: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`python -m ewb ARGS` with the test settings; `database=False` uses var_dir's SQLite."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EWB_")}
+    env["EWB_VAR_DIR"] = str(settings.var_dir)
+    if database:
+        env["EWB_DATABASE_URL"] = settings.database_url
+    return subprocess.run(
+        [sys.executable, "-m", "ewb", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )

@@ -1,0 +1,216 @@
+"""The `ewb` command line against a real database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from config.data import cap_validator
+from config.settings import Settings, load_settings
+from tests.integration.cli import ROOT, ewb
+from tests.integration.conftest import Api
+from tests.integration.flows import draft, issue_new, ok
+from tests.support import NOW, TZ
+from warning.identifiers import cap_time
+
+DIVISIONS = str(ROOT / "config" / "xiangshui_divisions.csv")
+
+
+async def test_fresh_sqlite_database_is_migrated_and_loaded(tmp_path: Path) -> None:
+    settings = load_settings(var_dir=tmp_path, database_url="")
+    before = ewb(settings, "db", "status", database=False)
+    assert before.returncode == 1 and "database revision: none" in before.stdout
+
+    upgraded = ewb(settings, "db", "upgrade", database=False)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert (tmp_path / "ewb.db").is_file()
+
+    for _ in range(2):  # loading twice is idempotent
+        loaded = ewb(settings, "areas", "load", DIVISIONS, database=False)
+        assert loaded.returncode == 0, loaded.stderr
+        assert "loaded 179 areas" in loaded.stdout and "179 areas in the database" in loaded.stdout
+
+
+async def test_commands_refuse_an_unmigrated_database(tmp_path: Path) -> None:
+    settings = load_settings(var_dir=tmp_path, database_url="")
+    result = ewb(settings, "audit", "verify", database=False)
+    assert result.returncode == 1
+    assert "run `ewb db upgrade`" in result.stderr
+
+
+async def test_bad_area_rows_are_listed_and_nothing_is_loaded(
+    settings: Settings, tmp_path: Path
+) -> None:
+    csv = tmp_path / "areas.csv"
+    csv.write_text(
+        "code,name,parent_code,level\n"
+        "320921900,新港社区,320921,township\n"
+        "320921901,某地,320921,planet\n"
+        "320921900,重复,320921,township\n"
+        "320921902001,某村,320921999,village\n",
+        encoding="utf-8",
+    )
+    result = ewb(settings, "areas", "load", str(csv))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert any("line 3: level 'planet'" in line for line in lines), result.stderr
+    assert any("line 4: code 320921900 appears again" in line for line in lines), result.stderr
+    assert any("line 5: parent '320921999'" in line for line in lines), result.stderr
+    assert "3 bad row(s); nothing was loaded" in result.stderr
+    status = ewb(settings, "areas", "load", DIVISIONS)
+    assert "179 areas in the database" in status.stdout  # 320921900 was not written
+
+
+async def test_user_add_creates_a_user_who_can_sign_in(api: Api, settings: Settings) -> None:
+    added = ewb(
+        settings,
+        "user",
+        "add",
+        "wang.forecaster",
+        "--role",
+        "forecaster",
+        "--org",
+        "weather",
+        "--areas",
+        "320921101,320921102",
+        "--password-stdin",
+        stdin="typhoon-season-2026\n",
+    )
+    assert added.returncode == 0, added.stderr
+    login = await api.call(
+        "POST",
+        "/auth/token",
+        json={"username": "wang.forecaster", "password": "typhoon-season-2026"},
+    )
+    assert login.status == 200
+    assert login.body["user"] == {
+        "username": "wang.forecaster",
+        "role": "forecaster",
+        "org": "weather",
+        "areas": ["320921101", "320921102"],
+    }
+
+    again = ewb(
+        settings,
+        "user",
+        "add",
+        "wang.forecaster",
+        "--role",
+        "forecaster",
+        "--org",
+        "weather",
+        "--areas",
+        "320921101",
+        "--password-stdin",
+        stdin="another-password\n",
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+async def test_user_add_refuses_bad_input(settings: Settings) -> None:
+    cases = [
+        (["--org", "army", "--areas", "320921"], "unknown organisation 'army'"),
+        (["--org", "weather", "--areas", "999"], "unknown area codes: 999"),
+    ]
+    for extra, message in cases:
+        result = ewb(
+            settings,
+            "user",
+            "add",
+            "li",
+            "--role",
+            "forecaster",
+            *extra,
+            "--password-stdin",
+            stdin="long-enough-password\n",
+        )
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+    short = ewb(
+        settings,
+        "user",
+        "add",
+        "li",
+        "--role",
+        "forecaster",
+        "--org",
+        "weather",
+        "--areas",
+        "320921",
+        "--password-stdin",
+        stdin="short\n",
+    )
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr
+
+
+async def test_cap_export_prints_valid_cap(api: Api, settings: Settings, tmp_path: Path) -> None:
+    issued = await issue_new(api, grade="orange")
+    result = ewb(settings, "cap", "export", str(issued["id"]))
+    assert result.returncode == 0, result.stderr
+    cap_validator()(result.stdout.encode())
+    assert issued["cap_identifier"] in result.stdout
+
+    out = tmp_path / "alert.xml"
+    to_file = ewb(settings, "cap", "export", str(issued["id"]), "1", "-o", str(out))
+    assert to_file.returncode == 0 and out.read_bytes().strip() == result.stdout.encode().strip()
+
+    drafted = await draft(api)
+    refused = ewb(settings, "cap", "export", str(drafted["id"]))
+    assert refused.returncode == 1 and "has not been issued" in refused.stderr
+
+
+def upstream_alert(path: Path, onset: datetime, hours: int = 24) -> Path:
+    """The sample upstream alert with times around `onset` (the CLI runs on the real clock)."""
+    template = (ROOT / "tests" / "data" / "upstream_alert.xml").read_text(encoding="utf-8")
+    filled = template.format(
+        sent=cap_time(onset, TZ),
+        onset=cap_time(onset, TZ),
+        expires=cap_time(onset + timedelta(hours=hours), TZ),
+    )
+    path.write_text(filled, encoding="utf-8")
+    return path
+
+
+async def test_cap_import_turns_an_alert_into_a_draft(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    alert = upstream_alert(tmp_path / "upstream.xml", datetime.now(TZ))
+
+    imported = ewb(settings, "cap", "import", str(alert))
+    assert imported.returncode == 0, imported.stderr
+    new_id = int(imported.stdout.split("draft warning ")[1].split()[0])
+    shown = await ok(api.get(f"/warnings/{new_id}"))
+    assert (shown["state"], shown["author"], shown["mode"]) == ("draft", "cap-import", "actual")
+    assert (shown["hazard"], shown["grade"], shown["areas"]) == ("typhoon", "orange", ["320921101"])
+    assert shown["headline"] == {
+        "zh-CN": "盐城市气象台发布台风橙色预警信号",
+        "en": "Yancheng Meteorological Observatory issues an orange typhoon warning",
+    }
+
+    as_water = ewb(settings, "cap", "import", str(alert), "--as", "water")
+    assert as_water.returncode == 1 and "[organisation]" in as_water.stderr
+
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(alert.read_bytes().replace(b"<scope>Public</scope>", b""))
+    invalid = ewb(settings, "cap", "import", str(broken))
+    assert invalid.returncode == 1
+    assert "line 11" in invalid.stderr and "scope )" in invalid.stderr
+
+    stale = upstream_alert(tmp_path / "stale.xml", datetime.now(TZ) - timedelta(days=2))
+    expired = ewb(settings, "cap", "import", str(stale))
+    assert expired.returncode == 1 and "(expires)" in expired.stderr
+
+
+async def test_cap_import_over_http_makes_a_draft_of_the_caller(api: Api, tmp_path: Path) -> None:
+    alert = upstream_alert(tmp_path / "upstream.xml", NOW)
+    reply = await api.call("POST", "/cap", "forecaster", data=alert.read_bytes())
+    assert reply.status == 201, reply.body
+    assert (reply.body["author"], reply.body["grade"]) == ("forecaster", "orange")
+
+    refused = await api.call("POST", "/cap", "water", data=alert.read_bytes())
+    assert (refused.status, refused.body["rule"]) == (403, "organisation")
+    invalid = await api.call("POST", "/cap", "forecaster", data=b"<alert>nope</alert>")
+    assert (invalid.status, invalid.body["error"], invalid.body["field"]) == (
+        422,
+        "invalid_cap",
+        "cap",
+    )

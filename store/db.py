@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -56,10 +57,22 @@ class Store:
     def __init__(self, engine: AsyncEngine, make_rules: Callable[[AreaTree], Rules]) -> None:
         self.engine = engine
         self._make_rules = make_rules
+        # SQLite has one writer at a time; queueing writers of this process here avoids
+        # SQLite's busy-wait back-off (sleeps of up to 100 ms) under concurrent requests.
+        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
         """A read-write transaction: committed on success, rolled back on any error."""
+        if self._writers is None:
+            async with self._transaction() as tx:
+                yield tx
+            return
+        async with self._writers, self._transaction() as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Tx]:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(**{WRITE: True})
             async with conn.begin():

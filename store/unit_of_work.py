@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -65,11 +65,8 @@ async def audit_refusal(
     warning_id: int | None,
     version: int | None,
     error: DomainError,
-    request: Mapping[str, Any] | None = None,
 ) -> None:
     details = refusal_details(error)
-    if request:
-        details["request"] = dict(request)
     async with store.write() as tx:
         await tx.audit.append(
             at=now,

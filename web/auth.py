@@ -34,14 +34,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
+def _credential(body: dict[str, object], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise HttpError(422, "invalid", f"{name} is required", name)
+    return value
+
+
 async def issue_token(request: web.Request) -> web.Response:
     """Exchange {username, password} for a bearer token."""
     body = await json_object(request)
-    username, password = body.get("username"), body.get("password")
-    for name, value in (("username", username), ("password", password)):
-        if not isinstance(value, str) or not value:
-            raise HttpError(422, "invalid", f"{name} is required", name)
-    assert isinstance(username, str) and isinstance(password, str)
+    username, password = _credential(body, "username"), _credential(body, "password")
     svc = services(request)
     now = svc.clock()
     async with svc.store.read() as tx:
@@ -64,6 +67,15 @@ async def issue_token(request: web.Request) -> web.Response:
     expires = now + timedelta(hours=svc.settings.token_ttl_hours)
     async with svc.store.write() as tx:
         await tx.users.add_token(user.id, token_hash(token), now, expires)
+        await tx.audit.append(
+            at=now,
+            actor=user.username,
+            action="login",
+            warning_id=None,
+            version=None,
+            outcome="ok",
+            details={},
+        )
     return json_response(
         {
             "token": token,

@@ -473,3 +473,8 @@ async def test_login_gives_a_token_that_works_and_refuses_a_wrong_password(api: 
     assert (bad.status, bad.body["error"]) == (401, "unauthorized")
     missing = await api.call("POST", "/auth/token", json={"username": "leader"})
     assert (missing.status, missing.body["field"]) == (422, "password")
+    audit = await ok(api.get("/audit"))
+    assert [(e["actor"], e["action"], e["outcome"]) for e in audit["entries"]] == [
+        ("leader", "login", "ok"),
+        ("leader", "login", "refused"),
+    ]

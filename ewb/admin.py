@@ -14,17 +14,12 @@ from config.settings import Settings
 from ewb.bootstrap import build_services
 from ewb.demo import add_demo_users, demo_password
 from ewb.services import Services
-from store import migrate
-from store.db import Tx
+from store import migrate, unit_of_work
 from store.engine import create_engine
-from store.unit_of_work import run
-from warning import audit, cap, commands
+from warning import audit, cap
 from warning.actors import Actor, Role
 from warning.areas import parse_divisions
 from warning.errors import DomainError, PermissionDenied
-from warning.events import Event
-from warning.model import Warning
-from warning.rules import Rules
 from web.passwords import hash_password
 
 # The author of CAP alerts imported from the command line without --as: an upstream feed
@@ -182,16 +177,9 @@ async def cap_import(settings: Settings, args: argparse.Namespace) -> int:
         except (CapSchemaError, DomainError) as e:
             raise AdminError(f"{path}: {e}") from e
         who = await _importer(services, args.as_user)
-        now = services.clock()
-
-        async def work(tx: Tx, rules: Rules) -> tuple[Warning, list[Event]]:
-            warning, events = commands.draft(raw, who, rules, now)
-            await tx.warnings.add(warning, now)
-            return warning, events
-
         try:
-            warning, _ = await run(
-                services.store, work, now=now, actor=who, action="cap_import", warning_id=None
+            warning, _ = await unit_of_work.create(
+                services.store, raw, now=services.clock(), actor=who, action="cap_import"
             )
         except DomainError as e:
             rule = f" [{e.rule}]" if isinstance(e, PermissionDenied) else ""

@@ -9,13 +9,9 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ewb.services import Services
-from store.db import Tx
-from store.unit_of_work import run
+from store import unit_of_work
 from warning import commands
 from warning.actors import SYSTEM
-from warning.events import Event
-from warning.model import Warning
-from warning.rules import Rules
 from web.keys import SERVICES
 
 log = logging.getLogger("ewb.jobs")
@@ -27,15 +23,13 @@ async def expire_due(services: Services) -> int:
     async with services.store.read() as tx:
         due = await tx.warnings.ids_with_expired(now)
     for warning_id in due:
-
-        async def work(tx: Tx, rules: Rules, wid: int = warning_id) -> tuple[Warning, list[Event]]:
-            loaded = await tx.warnings.get(wid, lock=True)
-            events = commands.expire(loaded.warning, now)
-            await tx.warnings.save(loaded)
-            return loaded.warning, events
-
-        await run(
-            services.store, work, now=now, actor=SYSTEM, action="expire", warning_id=warning_id
+        await unit_of_work.change(
+            services.store,
+            warning_id,
+            lambda warning, _actor, _rules, now: commands.expire(warning, now),
+            now=now,
+            actor=SYSTEM,
+            action="expire",
         )
     if due:
         log.info("expired %d warning(s): %s", len(due), due)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from store.db import Store, Tx
 from store.warning_rows import version_values
+from warning import commands
 from warning.actors import Actor
 from warning.errors import DomainError, PermissionDenied
 from warning.events import Event, WarningIssued
@@ -125,3 +126,49 @@ async def run(
             error=e,
         )
         raise
+
+
+async def create(
+    store: Store, raw: Mapping[str, Any], *, now: datetime, actor: Actor, action: str
+) -> tuple[Warning, Rules]:
+    """Draft a new warning from plain data (an API body or an imported CAP alert)."""
+
+    async def work(tx: Tx, rules: Rules) -> tuple[Warning, list[Event]]:
+        warning, events = commands.draft(raw, actor, rules, now)
+        await tx.warnings.add(warning, now)
+        return warning, events
+
+    return await run(store, work, now=now, actor=actor, action=action, warning_id=None)
+
+
+Decide = Callable[..., list[Event]]
+
+
+async def change(
+    store: Store,
+    warning_id: int,
+    decide: Decide,
+    *,
+    now: datetime,
+    actor: Actor,
+    action: str,
+    expected: int | None = None,
+    needs_sequence: bool = False,
+) -> tuple[Warning, Rules]:
+    """Load the warning locked, let `decide(warning, actor, rules, now)` change it, save.
+
+    `expected` refuses the command unless it is the latest version number; with
+    `needs_sequence` the next CAP sequence number is passed as `sequence=`.
+    """
+
+    async def work(tx: Tx, rules: Rules) -> tuple[Warning, list[Event]]:
+        loaded = await tx.warnings.get(warning_id, lock=True)
+        commands.require_latest(loaded.warning, expected)
+        extra = {"sequence": await tx.next_sequence("cap")} if needs_sequence else {}
+        events = decide(loaded.warning, actor, rules, now, **extra)
+        await tx.warnings.save(loaded)
+        return loaded.warning, events
+
+    return await run(
+        store, work, now=now, actor=actor, action=action, warning_id=warning_id, version=expected
+    )

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from store.db import Tx
-from store.unit_of_work import run
+from store import unit_of_work
+from store.unit_of_work import Decide
 from warning import commands
 from warning.actors import Actor
 from warning.events import Event
 from warning.grades import parse_grade
-from warning.model import State, Warning
+from warning.model import State, Version, Warning
 from warning.rules import Rules
 from web.errors import HttpError
 from web.json_body import int_param, json_object, path_id
@@ -24,28 +23,21 @@ from web.serialize import version_json, warning_json
 
 routes = web.RouteTableDef()
 
-Decide = Callable[..., list[Event]]
-
 
 async def _command(
     request: web.Request, action: str, decide: Decide, *, needs_sequence: bool = False
 ) -> web.Response:
-    """Load the warning locked, let the domain decide, save, audit; answer with the result."""
-    svc, who = services(request), actor(request)
-    warning_id = path_id(request)
-    expected = int_param(request, "version", low=1)
-    now = svc.clock()
-
-    async def work(tx: Tx, rules: Rules) -> tuple[Warning, list[Event]]:
-        loaded = await tx.warnings.get(warning_id, lock=True)
-        commands.require_latest(loaded.warning, expected)
-        extra = {"sequence": await tx.next_sequence("cap")} if needs_sequence else {}
-        events = decide(loaded.warning, who, rules, now, **extra)
-        await tx.warnings.save(loaded)
-        return loaded.warning, events
-
-    warning, rules = await run(
-        svc.store, work, now=now, actor=who, action=action, warning_id=warning_id, version=expected
+    """Run one workflow command on the warning in the path; answer with the result."""
+    svc = services(request)
+    warning, rules = await unit_of_work.change(
+        svc.store,
+        path_id(request),
+        decide,
+        now=svc.clock(),
+        actor=actor(request),
+        action=action,
+        expected=int_param(request, "version", low=1),
+        needs_sequence=needs_sequence,
     )
     return json_response(warning_json(warning, warning.latest, rules))
 
@@ -53,15 +45,10 @@ async def _command(
 @routes.post("/api/v1/warnings")
 async def create(request: web.Request) -> web.Response:
     body = await json_object(request)
-    svc, who = services(request), actor(request)
-    now = svc.clock()
-
-    async def work(tx: Tx, rules: Rules) -> tuple[Warning, list[Event]]:
-        warning, events = commands.draft(body, who, rules, now)
-        await tx.warnings.add(warning, now)
-        return warning, events
-
-    warning, rules = await run(svc.store, work, now=now, actor=who, action="draft", warning_id=None)
+    svc = services(request)
+    warning, rules = await unit_of_work.create(
+        svc.store, body, now=svc.clock(), actor=actor(request), action="draft"
+    )
     return json_response(warning_json(warning, warning.latest, rules), status=201)
 
 
@@ -112,14 +99,20 @@ async def revise(request: web.Request) -> web.Response:
     return response
 
 
-@routes.get("/api/v1/warnings/{id}")
-async def show(request: web.Request) -> web.Response:
+async def read_warning(request: web.Request) -> tuple[Warning, Version, Rules]:
+    """The warning named in the path, the version asked for (default latest), the rules."""
     svc = services(request)
     number = int_param(request, "version", low=1)
     async with svc.store.read() as tx:
         warning = (await tx.warnings.get(path_id(request))).warning
         rules = await tx.rules()
-    return json_response(warning_json(warning, warning.version(number), rules))
+    return warning, warning.version(number), rules
+
+
+@routes.get("/api/v1/warnings/{id}")
+async def show(request: web.Request) -> web.Response:
+    warning, version, rules = await read_warning(request)
+    return json_response(warning_json(warning, version, rules))
 
 
 def _choice(request: web.Request, name: str, allowed: set[str]) -> str | None:

@@ -478,3 +478,10 @@ async def test_login_gives_a_token_that_works_and_refuses_a_wrong_password(api: 
         ("leader", "login", "ok"),
         ("leader", "login", "refused"),
     ]
+
+
+async def test_unknown_routes_and_methods_answer_in_json(api: Api) -> None:
+    missing = await api.get("/nothing-here")
+    assert (missing.status, missing.body["error"]) == (404, "not_found")
+    wrong = await api.call("DELETE", "/warnings", "forecaster")
+    assert (wrong.status, wrong.body["error"]) == (405, "method_not_allowed")

@@ -13,10 +13,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Migrate the SQLite database under var/, load the Xiangshui areas and demo users, serve on :8080.
+# Migrate the SQLite database under var/, load the Xiangshui areas with sample population,
+# terminals and officers, the demo users and sample residents, and serve on :8080.
 run: $(STAMP)
 	$(BIN)/ewb db upgrade
 	$(BIN)/ewb areas load config/xiangshui_divisions.csv
+	$(BIN)/ewb areas load config/extra_areas.csv
+	$(BIN)/ewb areas population config/area_population_sample.csv
+	$(BIN)/ewb terminals load config/terminals_sample.csv
+	$(BIN)/ewb officers load config/officers_sample.csv
 	$(BIN)/ewb demo
 	$(BIN)/ewb serve
 

@@ -29,9 +29,10 @@ from store import migrate, tables
 from store.areas import AreaRepository
 from store.engine import create_engine
 from store.users import UserRepository
+from subscribers.areas import parse_divisions
 from warning import audit
 from warning.actors import Actor, Role
-from warning.areas import AreaTree, parse_divisions
+from warning.areas import AreaTree
 from web.passwords import hash_password, token_hash
 
 USERS = {

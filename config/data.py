@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from lxml import etree
@@ -14,6 +14,10 @@ from warning.catalog import Catalog, build_catalog
 from warning.policy import Policy, build_policy
 
 DIVISIONS_CSV = CONFIG_DIR / "xiangshui_divisions.csv"
+EXTRA_AREAS_CSV = CONFIG_DIR / "extra_areas.csv"
+POPULATION_SAMPLE_CSV = CONFIG_DIR / "area_population_sample.csv"
+TERMINALS_SAMPLE_CSV = CONFIG_DIR / "terminals_sample.csv"
+OFFICERS_SAMPLE_CSV = CONFIG_DIR / "officers_sample.csv"
 CAP_SCHEMA = CONFIG_DIR / "CAP-v1.2.xsd"
 DIVISION_COLUMNS = ("code", "name", "parent_code", "level")
 
@@ -36,15 +40,20 @@ def load_policy(settings: Settings) -> Policy:
     return build_policy(_toml(settings.data_file("policy")))
 
 
-def read_divisions(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row of a divisions CSV (code,name,parent_code,level)."""
+def read_csv(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row of a UTF-8 CSV file with these columns."""
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in DIVISION_COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path}: missing columns {', '.join(missing)}")
         for row in reader:
-            yield reader.line_num, {c: (row[c] or "").strip() for c in DIVISION_COLUMNS}
+            yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+
+
+def read_divisions(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a divisions CSV (code,name,parent_code,level)."""
+    return read_csv(path, DIVISION_COLUMNS)
 
 
 class CapSchemaError(ValueError):

@@ -9,16 +9,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from config.data import CapSchemaError, read_divisions
+from config.data import CapSchemaError
 from config.settings import Settings
 from ewb.bootstrap import build_services
-from ewb.demo import add_demo_users, demo_password
+from ewb.demo import add_demo_users, add_sample_residents, demo_password
 from ewb.services import Services
 from store import migrate, unit_of_work
 from store.engine import create_engine
+from subscribers import phones
 from warning import audit, cap
 from warning.actors import Actor, Role
-from warning.areas import parse_divisions
 from warning.errors import DomainError, PermissionDenied
 from web.passwords import hash_password
 
@@ -32,7 +32,8 @@ class AdminError(Exception):
 
 
 @asynccontextmanager
-async def _services(settings: Settings) -> AsyncIterator[Services]:
+async def services_for(settings: Settings) -> AsyncIterator[Services]:
+    """Services for one command, on a migrated database; closed afterwards."""
     await require_migrated(settings)
     services = build_services(settings)
     try:
@@ -75,28 +76,17 @@ async def db_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if current == head else 1
 
 
-async def areas_load(settings: Settings, args: argparse.Namespace) -> int:
-    if not args.csv.is_file():
-        raise AdminError(f"{args.csv}: no such file")
-    async with _services(settings) as services, services.store.write() as tx:
-        try:
-            rows = list(read_divisions(args.csv))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise AdminError(f"{args.csv}: {e}") from e
-        areas, errors = parse_divisions(rows, await tx.areas.tree())
-        if errors:
-            for error in errors:
-                print(f"{args.csv}: {error}", file=sys.stderr)
-            raise AdminError(f"{len(errors)} bad row(s); nothing was loaded")
-        written = await tx.areas.upsert(areas)
-        total = await tx.areas.count()
-    print(f"loaded {written} areas from {args.csv}; {total} areas in the database")
-    return 0
-
-
 async def user_add(settings: Settings, args: argparse.Namespace, password: str) -> int:
     codes = frozenset(c.strip() for c in args.areas.split(",") if c.strip())
-    async with _services(settings) as services:
+    phone = None
+    if args.phone:
+        try:
+            phone = phones.normalise(args.phone)
+        except phones.BadPhone as e:
+            raise AdminError(f"--phone: {e}") from e
+    elif args.role == Role.INFO_OFFICER.value:
+        raise AdminError("an info_officer needs --phone: officers are called and texted")
+    async with services_for(settings) as services:
         if args.org not in services.catalog.organisations:
             known = ", ".join(services.catalog.organisations)
             raise AdminError(f"unknown organisation {args.org!r}; known: {known}")
@@ -110,26 +100,46 @@ async def user_add(settings: Settings, args: argparse.Namespace, password: str) 
                 )
             actor = Actor(username=args.name, role=Role(args.role), org=args.org, areas=codes)
             try:
-                await tx.users.add(actor, hash_password(password), services.clock())
+                await tx.users.add(
+                    actor,
+                    hash_password(password),
+                    services.clock(),
+                    name=args.full_name,
+                    phone=phone,
+                    wecom_id=args.wecom_id,
+                )
             except DomainError as e:
                 raise AdminError(e.message) from e
     print(f"user {args.name} added: {args.role}, {args.org}, areas {', '.join(sorted(codes))}")
     return 0
 
 
+async def user_password(settings: Settings, args: argparse.Namespace, password: str) -> int:
+    async with services_for(settings) as services, services.store.write() as tx:
+        if not await tx.users.set_password(args.name, hash_password(password)):
+            raise AdminError(f"no user {args.name!r}")
+    print(f"password of {args.name} set")
+    return 0
+
+
 async def demo(settings: Settings, args: argparse.Namespace) -> int:
-    async with _services(settings) as services:
+    async with services_for(settings) as services:
         report = await add_demo_users(services.store, services.clock())
+        residents = await add_sample_residents(services, args.residents)
     print("Demo users (password = ewb-<username>):")
     print(f"  {'username':<16}{'password':<22}{'role':<14}{'org':<9}scope")
     for username, role, org, scope, created in report:
         note = "" if created else "  (existed)"
         print(f"  {username:<16}{demo_password(username):<22}{role:<14}{org:<9}{scope}{note}")
+    if residents is None:
+        print("Sample residents: the database already holds residents; none added.")
+    else:
+        print(f"Sample residents: {residents.inserted:,} generated (not real people) and imported.")
     return 0
 
 
 async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
-    async with _services(settings) as services, services.store.read() as tx:
+    async with services_for(settings) as services, services.store.read() as tx:
         head = await tx.audit.head()
         entries = [entry async for entry in tx.audit.all_entries()]
     broken = audit.verify(entries, head)
@@ -141,7 +151,7 @@ async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cap_export(settings: Settings, args: argparse.Namespace) -> int:
-    async with _services(settings) as services, services.store.read() as tx:
+    async with services_for(settings) as services, services.store.read() as tx:
         try:
             warning = (await tx.warnings.get(args.warning_id)).warning
             document = cap.to_cap(warning, warning.version(args.version), await tx.rules())
@@ -169,7 +179,7 @@ async def cap_import(settings: Settings, args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise AdminError(f"{path}: no such file")
-    async with _services(settings) as services:
+    async with services_for(settings) as services:
         document = path.read_bytes()
         try:
             services.validate_cap(document)

@@ -13,6 +13,7 @@ from config.settings import Settings
 from ewb.services import Clock, Services
 from store.db import Store
 from store.engine import create_engine
+from subscribers import phones
 from warning.areas import AreaTree
 from warning.rules import Rules
 
@@ -46,11 +47,22 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     )
 
 
+class MaskPhones(logging.Filter):
+    """Phone numbers never appear whole in the logs, whoever logs them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = phones.mask_text(record.getMessage())
+        record.args = None
+        return True
+
+
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskPhones())
 
 
 def make_app(

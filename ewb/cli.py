@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from config.settings import Settings, SettingsError, load_settings
-from ewb import admin
+from ewb import admin, people
 from ewb.bootstrap import configure_logging, make_app
 
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
@@ -43,6 +43,10 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     return await admin.user_add(settings, args, _password(args))
 
 
+async def _user_password(settings: Settings, args: argparse.Namespace) -> int:
+    return await admin.user_password(settings, args, _password(args))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ewb", description="ewb early-warning broadcast service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -56,7 +60,45 @@ def _parser() -> argparse.ArgumentParser:
     )
     load = areas.add_parser("load", help="load or update areas from a divisions CSV")
     load.add_argument("csv", type=Path, help="CSV with columns code,name,parent_code,level")
-    load.set_defaults(run=admin.areas_load)
+    load.set_defaults(run=people.areas_load)
+    population = areas.add_parser("population", help="set population figures from a CSV")
+    population.add_argument(
+        "csv", type=Path, help="CSV with columns code,population,households,source"
+    )
+    population.set_defaults(run=people.areas_population)
+
+    residents = sub.add_parser("residents", help="residents (subscribers)").add_subparsers(
+        dest="residents", required=True
+    )
+    imp_residents = residents.add_parser("import", help="import or update residents from a CSV")
+    imp_residents.add_argument("csv", type=Path)
+    imp_residents.add_argument(
+        "--report",
+        type=Path,
+        help="write every refused row here (default when there are many:"
+        " CSV.errors.csv beside the file)",
+    )
+    imp_residents.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp_residents.set_defaults(run=people.residents_import)
+
+    officers = sub.add_parser("officers", help="disaster information officers").add_subparsers(
+        dest="officers", required=True
+    )
+    officers_load = officers.add_parser("load", help="create or update officers from a CSV")
+    officers_load.add_argument(
+        "csv", type=Path, help="CSV with columns username,name,phone,wecom_id,areas"
+    )
+    officers_load.set_defaults(run=people.officers_load)
+    officers.add_parser("gaps", help="list villages with no officer (exit 1 if any)").set_defaults(
+        run=people.officers_gaps
+    )
+
+    terminals = sub.add_parser("terminals", help="broadcast terminals").add_subparsers(
+        dest="terminals", required=True
+    )
+    terminals_load = terminals.add_parser("load", help="create or update terminals from a CSV")
+    terminals_load.add_argument("csv", type=Path)
+    terminals_load.set_defaults(run=people.terminals_load)
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
     add = user.add_parser("add", help="create a user")
@@ -70,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--areas", required=True, help="area codes of the user's scope, comma-separated"
     )
+    add.add_argument("--full-name", help="the person's name (shown to colleagues)")
+    add.add_argument("--phone", help="phone number (required for info_officer)")
+    add.add_argument("--wecom-id", help="WeCom (企业微信) user id, for officers")
     add.add_argument(
         "--password-stdin",
         action="store_true",
@@ -77,9 +122,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.set_defaults(run=_user_add)
 
-    sub.add_parser("demo", help="create the demo users (idempotent) and print them").set_defaults(
-        run=admin.demo
+    password = user.add_parser("password", help="set a user's password")
+    password.add_argument("name")
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
     )
+    password.set_defaults(run=_user_password)
+
+    demo = sub.add_parser("demo", help="create the demo users and sample residents (idempotent)")
+    demo.add_argument(
+        "--residents",
+        type=int,
+        default=5000,
+        help="sample residents to generate when there are none (default 5000)",
+    )
+    demo.set_defaults(run=admin.demo)
 
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host")

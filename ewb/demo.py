@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import AsyncIterator
 from datetime import datetime
 
+from ewb.services import Services
 from store.db import Store
+from subscribers import importer
+from subscribers.importer import ImportReport
+from subscribers.sample import HEADER, sample_rows
 from warning.actors import Actor, Role
 from web.passwords import hash_password
 
@@ -42,3 +49,25 @@ async def add_demo_users(store: Store, now: datetime) -> list[tuple[str, str, st
                 await tx.users.add(actor, hash_password(demo_password(username)), now)
         report.append((username, role.value, org, scope, not exists))
     return report
+
+
+async def add_sample_residents(services: Services, count: int) -> ImportReport | None:
+    """Import `count` generated residents, unless the database holds residents already."""
+    async with services.store.read() as tx:
+        if await tx.residents.count() > 0:
+            return None
+        villages = [
+            (f.code, f.population) for f in await tx.areas.figures() if f.level == "village"
+        ]
+    lines = io.StringIO()
+    writer = csv.writer(lines)
+    writer.writerow(HEADER)
+    writer.writerows(sample_rows(villages, count))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield lines.getvalue().encode("utf-8")
+
+    known = await importer.known_for(services.store, services.catalog)
+    return await importer.import_residents(
+        chunks(), known, importer.store_writer(services.store, services.clock())
+    )

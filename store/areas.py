@@ -1,15 +1,16 @@
-"""The area tree: load divisions, read the tree for scope checks."""
+"""The area tree: load divisions and population figures, keep the closure table, read."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.tables import areas
+from store.tables import area_closure, areas
+from subscribers.areas import AreaFigures, Population, derive_totals
 from warning.areas import Area, AreaTree
 
 
@@ -18,7 +19,7 @@ class AreaRepository:
         self.conn = conn
 
     async def upsert(self, rows: Iterable[Area]) -> int:
-        """Insert or update areas by code; returns how many rows were written."""
+        """Insert or update areas by code, then rebuild the closure; returns rows written."""
         values = [
             {"code": a.code, "name": a.name, "parent_code": a.parent, "level": a.level}
             for a in rows
@@ -32,13 +33,70 @@ class AreaRepository:
             set_={c: statement.excluded[c] for c in ("name", "parent_code", "level")},
         )
         await self.conn.execute(statement)
+        await self.rebuild_closure()
         return len(values)
 
+    async def rebuild_closure(self) -> None:
+        """Every (ancestor, descendant, depth) of the tree, computed by a recursive query."""
+        await self.conn.execute(delete(area_closure))
+        await self.conn.execute(
+            text(
+                "INSERT INTO area_closure (ancestor, descendant, depth) "
+                "WITH RECURSIVE up(ancestor, descendant, depth) AS ("
+                " SELECT code, code, 0 FROM areas"
+                " UNION ALL"
+                " SELECT a.parent_code, up.descendant, up.depth + 1 FROM up"
+                " JOIN areas a ON a.code = up.ancestor"
+                " WHERE a.parent_code IN (SELECT code FROM areas)"
+                ") SELECT ancestor, descendant, depth FROM up"
+            )
+        )
+
+    async def set_population(self, figures: Iterable[Population]) -> int:
+        """Store figures for the given areas, then re-derive parents not given explicitly."""
+        given = {f.code: f for f in figures}
+        for f in given.values():
+            await self.conn.execute(
+                update(areas)
+                .where(areas.c.code == f.code)
+                .values(
+                    population=f.population, households=f.households, population_source=f.source
+                )
+            )
+        for f in derive_totals(await self.figures(), set(given)):
+            await self.conn.execute(
+                update(areas)
+                .where(areas.c.code == f.code)
+                .values(
+                    population=f.population, households=f.households, population_source=f.source
+                )
+            )
+        return len(given)
+
     async def tree(self) -> AreaTree:
-        rows = await self.conn.execute(select(areas))
+        rows = await self.conn.execute(
+            select(areas.c.code, areas.c.name, areas.c.parent_code, areas.c.level)
+        )
         return AreaTree(
             Area(code=r.code, name=r.name, parent=r.parent_code, level=r.level) for r in rows
         )
+
+    async def figures(self, codes: Iterable[str] | None = None) -> list[AreaFigures]:
+        query = select(areas).order_by(areas.c.code)
+        if codes is not None:
+            query = query.where(areas.c.code.in_(list(codes)))
+        return [
+            AreaFigures(
+                code=r.code,
+                name=r.name,
+                parent=r.parent_code,
+                level=r.level,
+                population=r.population,
+                households=r.households,
+                population_source=r.population_source,
+            )
+            for r in await self.conn.execute(query)
+        ]
 
     async def count(self) -> int:
         return int((await self.conn.execute(select(func.count()).select_from(areas))).scalar_one())

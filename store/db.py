@@ -15,7 +15,10 @@ from store.areas import AreaRepository
 from store.audit import AuditRepository
 from store.engine import WRITE
 from store.outbox import OutboxRepository
+from store.recipients import RecipientRepository
+from store.residents import ResidentRepository
 from store.tables import sequences
+from store.terminals import TerminalRepository
 from store.users import UserRepository
 from store.warnings import WarningRepository
 from warning.areas import AreaTree
@@ -30,6 +33,9 @@ class Tx:
         self.areas = AreaRepository(conn)
         self.audit = AuditRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.recipients = RecipientRepository(conn)
+        self.residents = ResidentRepository(conn)
+        self.terminals = TerminalRepository(conn)
         self.users = UserRepository(conn)
         self.warnings = WarningRepository(conn)
         self._make_rules = make_rules

@@ -62,6 +62,21 @@ areas = Table(
     Column("name", String(100), nullable=False),
     Column("parent_code", String(20), nullable=True, index=True),
     Column("level", String(20), nullable=False),
+    Column("population", Integer, nullable=False, server_default="0"),
+    Column("households", Integer, nullable=False, server_default="0"),
+    # "sample" for the shipped figures, else the source named by `ewb areas population`.
+    Column("population_source", String(100), nullable=False, server_default="none"),
+)
+
+# Every (ancestor, descendant) pair of the area tree, the area itself at depth 0: lets the
+# planner find "residents under these areas" with one join. Rebuilt whenever areas change.
+area_closure = Table(
+    "area_closure",
+    metadata,
+    Column("ancestor", String(20), nullable=False),
+    Column("descendant", String(20), nullable=False, index=True),
+    Column("depth", Integer, nullable=False),
+    PrimaryKeyConstraint("ancestor", "descendant"),
 )
 
 users = Table(
@@ -75,6 +90,9 @@ users = Table(
     Column("areas", JSON, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("name", String(100)),
+    Column("phone", String(20)),
+    Column("wecom_id", String(64)),
 )
 
 tokens = Table(
@@ -192,4 +210,76 @@ sequences = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("value", Integer, nullable=False),
+)
+
+residents = Table(
+    "residents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_id", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("phone", String(20)),  # E.164
+    Column("phone_last4", String(4), index=True),  # for "search by phone suffix"
+    Column("wechat_openid", String(64)),
+    Column("locale", String(10), nullable=False),
+    Column("area_code", String(20), ForeignKey("areas.code"), nullable=False, index=True),
+    # Grade rank 1 (blue) … 4 (red): the lowest grade the person wants, for every hazard.
+    Column("min_grade", Integer, nullable=False),
+    Column("test_recipient", Boolean, nullable=False),
+    Column("consent_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+resident_groups = Table(
+    "resident_groups",
+    metadata,
+    Column("resident_id", Integer, ForeignKey("residents.id", ondelete="CASCADE"), nullable=False),
+    Column("group_code", String(40), nullable=False, index=True),
+    PrimaryKeyConstraint("resident_id", "group_code"),
+)
+
+# The person's channels in preference order (rank 1 first); channels they did not list
+# follow in the default order, so the planner can fall back to what they have.
+resident_channels = Table(
+    "resident_channels",
+    metadata,
+    Column("resident_id", Integer, ForeignKey("residents.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("rank", Integer, nullable=False),
+    PrimaryKeyConstraint("resident_id", "channel"),
+)
+
+# Per-hazard override of residents.min_grade (grade rank).
+resident_hazard_grades = Table(
+    "resident_hazard_grades",
+    metadata,
+    Column("resident_id", Integer, ForeignKey("residents.id", ondelete="CASCADE"), nullable=False),
+    Column("hazard", String(40), nullable=False),
+    Column("min_grade", Integer, nullable=False),
+    PrimaryKeyConstraint("resident_id", "hazard"),
+)
+
+# Unsubscribes (an SMS reply of TD/STOP): kept apart from the imported preferences so a
+# re-import never subscribes someone again.
+channel_optouts = Table(
+    "channel_optouts",
+    metadata,
+    Column("resident_id", Integer, ForeignKey("residents.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("resident_id", "channel"),
+)
+
+terminals = Table(
+    "terminals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("area_code", String(20), ForeignKey("areas.code"), nullable=False, index=True),
+    Column("endpoint_id", String(64), nullable=False, unique=True),
+    # Empty: the area's population shared equally among its terminals.
+    Column("covered_population", Integer),
+    Column("status", String(10), nullable=False),
+    Column("last_heartbeat_at", UTCDateTime),
 )

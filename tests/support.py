@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from config.data import DIVISIONS_CSV, load_catalog, load_policy, read_divisions
 from config.settings import load_settings
+from subscribers.areas import parse_divisions
 from warning.actors import Actor, Role
-from warning.areas import AreaTree, parse_divisions
+from warning.areas import AreaTree
 from warning.rules import Rules
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +49,26 @@ class Organisation:
 
 
 @dataclass(frozen=True)
+class GroupInstruction:
+    """Extra instruction for members of a group, for some hazards and grades (empty: all)."""
+
+    hazards: frozenset[str]
+    grades: frozenset[Grade]
+    text: Mapping[str, str]
+
+    def applies(self, hazard: str, grade: Grade) -> bool:
+        return (not self.hazards or hazard in self.hazards) and (
+            not self.grades or grade in self.grades
+        )
+
+
+@dataclass(frozen=True)
 class Group:
     id: str
     name: Mapping[str, str]
+    within: str | None = None
+    voice_only_forbidden: bool = False
+    instructions: tuple[GroupInstruction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,32 @@ class Catalog:
 
     def organisation(self, org_id: str) -> Organisation:
         return self.organisations[org_id]
+
+    def members_of(self, group_ids: Iterable[str]) -> frozenset[str]:
+        """The groups whose members a warning for `group_ids` reaches (sub-groups included)."""
+        reached = set(group_ids)
+        changed = True
+        while changed:
+            inner = {g.id for g in self.groups.values() if g.within in reached}
+            changed = not inner <= reached
+            reached |= inner
+        return frozenset(reached)
+
+    def no_voice_only_groups(self) -> frozenset[str]:
+        return frozenset(g.id for g in self.groups.values() if g.voice_only_forbidden)
+
+    def group_instructions(
+        self, group_ids: Iterable[str], hazard: str, grade: Grade, locale: str
+    ) -> list[str]:
+        """The extra instructions, in catalog order, for people in these groups."""
+        wanted = set(group_ids)
+        return [
+            rule.text[locale]
+            for group in self.groups.values()
+            if group.id in wanted
+            for rule in group.instructions
+            if rule.applies(hazard, grade)
+        ]
 
     def org_may_issue(self, org_id: str, hazard_id: str) -> bool:
         org = self.organisations.get(org_id)
@@ -94,6 +137,28 @@ def _grade_text(hazard_id: str, grade: str, entry: Mapping[str, Any]) -> GradeTe
         criteria_status=entry["criteria_status"],
         guidance_status=entry["guidance_status"],
         source=entry["source"],
+    )
+
+
+def _group(group_id: str, entry: Mapping[str, Any], hazards: Mapping[str, Hazard]) -> Group:
+    rules = []
+    for rule in entry.get("instructions", []):
+        unknown = set(rule.get("hazards", [])) - set(hazards)
+        if unknown:
+            raise ValueError(f"group {group_id}: unknown hazards {sorted(unknown)}")
+        rules.append(
+            GroupInstruction(
+                hazards=frozenset(rule.get("hazards", [])),
+                grades=frozenset(Grade(g) for g in rule.get("grades", [])),
+                text={"zh-CN": rule["zh"], "en": rule["en"]},
+            )
+        )
+    return Group(
+        id=group_id,
+        name=_localized(entry, "name"),
+        within=entry.get("within"),
+        voice_only_forbidden=bool(entry.get("voice_only_forbidden", False)),
+        instructions=tuple(rules),
     )
 
 
@@ -133,7 +198,10 @@ def build_catalog(
             grades=dict(sorted(grades.items(), key=lambda item: item[0].rank)),
         )
     groups = {
-        group_id: Group(id=group_id, name=_localized(entry, "name"))
+        group_id: _group(group_id, entry, hazards)
         for group_id, entry in groups_doc["groups"].items()
     }
+    for group in groups.values():
+        if group.within is not None and group.within not in groups:
+            raise ValueError(f"group {group.id}: within unknown group {group.within!r}")
     return Catalog(hazards=hazards, organisations=organisations, groups=groups)

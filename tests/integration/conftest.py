@@ -28,9 +28,10 @@ from store.areas import AreaRepository
 from store.engine import create_engine
 from store.tables import users as users_table
 from store.users import UserRepository
+from subscribers.areas import parse_divisions
 from tests.support import CHENJIAGANG, COUNTY, NOW
 from warning.actors import Actor, Role
-from warning.areas import AreaTree, parse_divisions
+from warning.areas import AreaTree
 from warning.audit import GENESIS
 from web.passwords import hash_password, token_hash
 

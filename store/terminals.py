@@ -1,0 +1,76 @@
+"""Broadcast terminals: load from CSV, list with their covered population."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store.recipients import terminal_population
+from store.tables import area_closure, areas, terminals
+from subscribers.terminals import Terminal
+
+
+@dataclass(frozen=True)
+class TerminalView:
+    terminal: Terminal
+    population: int  # covered population in force (own figure or the area's share)
+    last_heartbeat_at: datetime | None
+
+
+class TerminalRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def upsert(self, rows: Iterable[Terminal]) -> int:
+        values = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "area_code": t.area_code,
+                "endpoint_id": t.endpoint_id,
+                "covered_population": t.covered_population,
+                "status": t.status,
+            }
+            for t in rows
+        ]
+        if not values:
+            return 0
+        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(terminals).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[terminals.c.id],
+            set_={
+                c: statement.excluded[c]
+                for c in ("name", "area_code", "endpoint_id", "covered_population", "status")
+            },
+        )
+        await self.conn.execute(statement)
+        return len(values)
+
+    async def under(self, scope: Iterable[str]) -> list[TerminalView]:
+        """Terminals in or under the given areas, by id."""
+        rows = await self.conn.execute(
+            select(terminals, terminal_population().label("population"))
+            .select_from(terminals.join(areas, areas.c.code == terminals.c.area_code))
+            .where(
+                exists().where(
+                    area_closure.c.descendant == terminals.c.area_code,
+                    area_closure.c.ancestor.in_(list(scope)),
+                )
+            )
+            .order_by(terminals.c.id)
+        )
+        return [
+            TerminalView(
+                Terminal(r.id, r.name, r.area_code, r.endpoint_id, r.covered_population, r.status),
+                int(r.population or 0),
+                r.last_heartbeat_at,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,63 @@
+"""Phone numbers: validated and normalised to E.164 with `phonenumbers`; masked for display."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+DEFAULT_REGION = "CN"
+
+
+class BadPhone(ValueError):
+    """The text is not a valid phone number; the message says why."""
+
+
+# A mainland mobile number written plainly (with or without +86): the library's text
+# parser is skipped (the costly half of validating 600,000 numbers) and the number is
+# built directly; validity is still decided by phonenumbers' own metadata.
+_CN_MOBILE = re.compile(r"(?:\+?86)?(1\d{10})")
+
+
+def normalise(raw: str, region: str = DEFAULT_REGION) -> str:
+    """The number in E.164 (+8613812345678); national numbers are read as `region`."""
+    compact = raw.replace(" ", "").replace("-", "")
+    plain = _CN_MOBILE.fullmatch(compact)
+    if plain and (region == "CN" or compact.startswith("+86")):
+        number = phonenumbers.PhoneNumber(country_code=86, national_number=int(plain.group(1)))
+    else:
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException as e:
+            raise BadPhone(f"not a phone number: {e}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise BadPhone("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask(e164: str | None) -> str | None:
+    """+86138****5678: the country code and the first three and last four digits."""
+    if not e164:
+        return e164
+    if e164.startswith("+86") and len(e164) == 14:
+        return f"{e164[:6]}****{e164[-4:]}"
+    if len(e164) == 11 and e164.startswith("1"):  # a mainland mobile without +86
+        return f"{e164[:3]}****{e164[-4:]}"
+    return f"{e164[:4]}****{e164[-4:]}" if len(e164) > 8 else "****"
+
+
+def mask_id(value: str | None) -> str | None:
+    """A WeChat/WeCom id with only its first and last four characters shown."""
+    if not value:
+        return value
+    return f"{value[:4]}****{value[-4:]}" if len(value) > 8 else "****"
+
+
+# Phone numbers in free text: "+" and 8 to 15 digits, or an 11-digit mainland mobile
+# number standing alone (not part of a longer run such as a CAP identifier).
+_PHONE_IN_TEXT = re.compile(r"(?<![\w+*])(\+\d{7,14}|1[3-9]\d{9})(?![\w*])")
+
+
+def mask_text(text: str) -> str:
+    """`text` with every phone number in it masked (for logs)."""
+    return _PHONE_IN_TEXT.sub(lambda m: mask(m.group(1)) or "", text)

@@ -63,12 +63,14 @@ class AreaRepository:
                     population=f.population, households=f.households, population_source=f.source
                 )
             )
-        for f in derive_totals(await self.figures(), set(given)):
+        for d in derive_totals(await self.figures(), set(given)):
             await self.conn.execute(
                 update(areas)
-                .where(areas.c.code == f.code)
+                .where(areas.c.code == d.code)
                 .values(
-                    population=f.population, households=f.households, population_source=f.source
+                    population=d.population,
+                    households=d.households,
+                    population_source=d.population_source,
                 )
             )
         return len(given)

@@ -235,9 +235,7 @@ class ResidentRepository:
                         STAGE, STAGE.c.external_id == residents.c.external_id
                     )
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         existing = [i for i in id_of.values() if i not in inserted]
         differ: set[int] = set()

@@ -53,11 +53,30 @@ def mask_id(value: str | None) -> str | None:
     return f"{value[:4]}****{value[-4:]}" if len(value) > 8 else "****"
 
 
-# Phone numbers in free text: "+" and 8 to 15 digits, or an 11-digit mainland mobile
-# number standing alone (not part of a longer run such as a CAP identifier).
-_PHONE_IN_TEXT = re.compile(r"(?<![\w+*])(\+\d{7,14}|1[3-9]\d{9})(?![\w*])")
+# Phone numbers in free text: mainland mobiles with or without 86/+86 and with spaces or
+# hyphens, other numbers in E.164, and landlines with an area code (010-12345678). The
+# boundaries are ASCII on purpose: Chinese characters around a number do not protect it.
+_EDGE_BEFORE = r"(?<![A-Za-z0-9_+*])"
+_EDGE_AFTER = r"(?![A-Za-z0-9_*])"
+_PHONE_IN_TEXT = re.compile(
+    _EDGE_BEFORE
+    + r"(?:(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}|\+\d{7,14}|0\d{2,3}-\d{7,8})"
+    + _EDGE_AFTER
+)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+") and not text.startswith("+86"):
+        return f"{text[:4]}****{digits[-4:]}"
+    if len(digits) == 13 and digits.startswith("861"):
+        return f"+86{digits[2:5]}****{digits[-4:]}"
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"{digits[:3]}****{digits[-4:]}"
+    return f"{text[:4]}****{digits[-4:]}"
 
 
 def mask_text(text: str) -> str:
     """`text` with every phone number in it masked (for logs)."""
-    return _PHONE_IN_TEXT.sub(lambda m: mask(m.group(1)) or "", text)
+    return _PHONE_IN_TEXT.sub(_mask_match, text)

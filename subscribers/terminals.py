@@ -31,9 +31,12 @@ def _check(row: Mapping[str, str], areas: Collection[str]) -> Terminal | str:
         return "endpoint_id is empty or longer than 64 characters"
     covered = None
     if value["covered_population"]:
-        if not value["covered_population"].isdigit():
+        try:
+            covered = int(value["covered_population"])
+        except ValueError:
+            covered = -1
+        if covered < 0 or not value["covered_population"].isdecimal():
             return "covered_population must be a whole number or empty"
-        covered = int(value["covered_population"])
     status = value["status"] or "offline"
     if status not in STATUSES:
         return f"status must be one of {', '.join(STATUSES)}"

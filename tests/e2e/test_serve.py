@@ -22,6 +22,17 @@ from tests.support import TZ
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _make_run_steps() -> list[list[str]]:
+    """The `ewb` commands of the Makefile's `run` target before `serve`, in order."""
+    recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    steps = [line.split("/ewb ", 1)[1].split() for line in recipe.splitlines() if "/ewb " in line]
+    assert steps[-1] == ["serve"], steps
+    return steps[:-1]
+
+
+MAKE_RUN_STEPS = _make_run_steps()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,9 +59,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     env = {k: v for k, v in os.environ.items() if not k.startswith("EWB_")}
     env["EWB_VAR_DIR"] = str(tmp_path_factory.mktemp("var"))
     env["EWB_PORT"] = str(_free_port())
-    _ewb(env, "db", "upgrade")
-    _ewb(env, "areas", "load", "config/xiangshui_divisions.csv")
-    demo = _ewb(env, "demo").stdout
+    demo = ""
+    for step in MAKE_RUN_STEPS:
+        demo = _ewb(env, *step).stdout
     log = Path(env["EWB_VAR_DIR"]) / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -89,6 +100,7 @@ async def test_the_readme_walkthrough_issues_a_red_typhoon_warning(
 ) -> None:
     url, demo = server
     assert "forecaster      ewb-forecaster" in demo
+    assert "Sample residents: 5,000 generated" in demo
     api = f"{url}/api/v1"
     async with aiohttp.ClientSession() as session:
         tokens = {}
@@ -136,5 +148,9 @@ async def test_the_readme_walkthrough_issues_a_red_typhoon_warning(
         status, cap = await _call(session, "GET", f"{api}/warnings/{wid}/cap", tokens["leader"])
         assert status == 200
         cap_validator()(cap)
+        status, audience = await _call(
+            session, "GET", f"{api}/warnings/{wid}/audience", tokens["leader"]
+        )
+        assert status == 200 and audience["people"] > 0 and audience["terminals"] > 0
         status, health = await _call(session, "GET", f"{url}/healthz")
         assert (status, health) == (200, {"status": "ok"})

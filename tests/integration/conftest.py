@@ -19,7 +19,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, text, update
 
-from config.data import DIVISIONS_CSV, read_divisions
+from config.data import (
+    DIVISIONS_CSV,
+    EXTRA_AREAS_CSV,
+    POPULATION_SAMPLE_CSV,
+    read_csv,
+    read_divisions,
+)
 from config.settings import Settings, load_settings
 from ewb.bootstrap import build_services, make_app
 from ewb.services import Services
@@ -28,7 +34,7 @@ from store.areas import AreaRepository
 from store.engine import create_engine
 from store.tables import users as users_table
 from store.users import UserRepository
-from subscribers.areas import parse_divisions
+from subscribers.areas import POPULATION_COLUMNS, parse_divisions, parse_population
 from tests.support import CHENJIAGANG, COUNTY, NOW
 from warning.actors import Actor, Role
 from warning.areas import AreaTree
@@ -62,10 +68,17 @@ async def _prepare(url: str) -> None:
     await migrate.upgrade(engine)
     areas, errors = parse_divisions(read_divisions(DIVISIONS_CSV), AreaTree([]))
     assert not errors
+    extras, errors = parse_divisions(read_divisions(EXTRA_AREAS_CSV), AreaTree(areas))
+    assert not errors
+    figures, errors = parse_population(
+        read_csv(POPULATION_SAMPLE_CSV, POPULATION_COLUMNS), AreaTree(areas + extras)
+    )
+    assert not errors
     password_hash = hash_password(PASSWORD)
     forever = datetime(2100, 1, 1, tzinfo=NOW.tzinfo)
     async with engine.begin() as conn:
-        await AreaRepository(conn).upsert(areas)
+        await AreaRepository(conn).upsert(areas + extras)
+        await AreaRepository(conn).set_population(figures)
         await conn.execute(delete(tables.tokens))
         await conn.execute(delete(users_table))
         users = UserRepository(conn)
@@ -116,6 +129,12 @@ async def _reset(url: str) -> None:
     engine = create_engine(url)
     async with engine.begin() as conn:
         for table in (
+            tables.resident_groups,
+            tables.resident_channels,
+            tables.resident_hazard_grades,
+            tables.channel_optouts,
+            tables.residents,
+            tables.terminals,
             tables.approvals,
             tables.warning_versions,
             tables.warnings,
@@ -125,6 +144,8 @@ async def _reset(url: str) -> None:
         ):
             await conn.execute(delete(table))
         await conn.execute(update(tables.audit_head).values(seq=0, hash=GENESIS))
+        # Officers a test created (the session's own users stay).
+        await conn.execute(delete(users_table).where(users_table.c.username.not_in(list(USERS))))
     await engine.dispose()
 
 

@@ -168,15 +168,23 @@ class RecipientRepository:
             else:
                 result.by_channel[channel] = count
         result.people = result.unreachable + sum(result.by_channel.values())
+        # Count per home area first (a few hundred rows), then roll up to the named areas.
+        per_home = (
+            select(
+                planned.c.area_code, func.count().label("people"), func.sum(unreached).label("lost")
+            )
+            .group_by(planned.c.area_code)
+            .subquery()
+        )
         for code, count, lost in await self.conn.execute(
-            select(area_closure.c.ancestor, func.count(), func.sum(unreached))
+            select(area_closure.c.ancestor, func.sum(per_home.c.people), func.sum(per_home.c.lost))
             .select_from(
-                planned.join(area_closure, area_closure.c.descendant == planned.c.area_code)
+                per_home.join(area_closure, area_closure.c.descendant == per_home.c.area_code)
             )
             .where(area_closure.c.ancestor.in_(spec.areas))
             .group_by(area_closure.c.ancestor)
         ):
-            result.by_area[code] = count
+            result.by_area[code] = int(count)
             result.unreachable_by_area[code] = int(lost or 0)
         for group, count in await self.conn.execute(
             select(resident_groups.c.group_code, func.count())

@@ -189,12 +189,17 @@ class ResidentRepository:
         )
         stamp = literal(now, UTCDateTime)
         same = residents.c.external_id == STAGE.c.external_id
+        # Said as IN as well, so SQLite looks residents up by the staged ids instead of
+        # scanning the whole table for every batch.
+        staged = residents.c.external_id.in_(select(STAGE.c.external_id))
         changed = set(
             (
                 await self.conn.execute(
                     update(residents)
                     .where(
-                        same, or_(*(residents.c[c].is_distinct_from(STAGE.c[c]) for c in _COMPARED))
+                        staged,
+                        same,
+                        or_(*(residents.c[c].is_distinct_from(STAGE.c[c]) for c in _COMPARED)),
                     )
                     .values(
                         {
@@ -231,8 +236,8 @@ class ResidentRepository:
         id_of = dict(
             (
                 await self.conn.execute(
-                    select(residents.c.external_id, residents.c.id).join(
-                        STAGE, STAGE.c.external_id == residents.c.external_id
+                    select(residents.c.external_id, residents.c.id).where(
+                        residents.c.external_id.in_(select(STAGE.c.external_id))
                     )
                 )
             ).all()

@@ -11,7 +11,15 @@ from store.db import Tx
 from store.residents import StoredResident
 from store.unit_of_work import audit_refusal
 from subscribers import access, importer, phones
-from subscribers.residents import BadResident, Known, Resident, known_from, parse
+from subscribers.residents import (
+    CSV_COLUMNS,
+    OPTIONAL_COLUMNS,
+    BadResident,
+    Known,
+    Resident,
+    known_from,
+    parse,
+)
 from warning.actors import Actor
 from warning.errors import DomainError, InvalidInput, NotFound
 from warning.grades import Grade, parse_grade
@@ -26,20 +34,7 @@ MAX_LISTED_ERRORS = 1000
 T = TypeVar("T")
 
 _LIST_FIELDS = ("groups", "channels")
-_FIELDS = (
-    "external_id",
-    "name",
-    "phone",
-    "wechat_openid",
-    "locale",
-    "area_code",
-    "groups",
-    "channels",
-    "min_grade",
-    "test_recipient",
-    "consent_at",
-    "hazard_grades",
-)
+_FIELDS = (*CSV_COLUMNS, *OPTIONAL_COLUMNS, "hazard_grades")
 
 
 def resident_json(stored: StoredResident, tz: Any, *, whole: bool) -> dict[str, Any]:

@@ -19,6 +19,9 @@ CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
 
 
+SECRETS = ("twilio_auth_token", "wechat_secret", "wecom_secret", "broadcast_secret")
+
+
 class SettingsError(Exception):
     """The settings could not be loaded; the message names the setting and the source."""
 
@@ -38,6 +41,34 @@ class Settings(BaseSettings):
     hazards_file: str
     policy_file: str
     groups_file: str
+    sms_max_segments: int = Field(ge=1, le=10)
+    broadcast_repeats: dict[str, int]
+    public_base_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_from: str
+    twilio_base_url: str
+    wechat_appid: str
+    wechat_secret: str
+    wechat_template_id: str
+    wechat_base_url: str
+    wecom_corpid: str
+    wecom_secret: str
+    wecom_agentid: str
+    wecom_base_url: str
+    broadcast_url: str
+    broadcast_secret: str
+    broadcast_source_ebrid: str = Field(pattern=r"^\d{23}$")
+    broadcast_dest_ebrid: str = Field(pattern=r"^\d{23}$")
+    broadcast_tts: bool
+    sim_host: str
+    sim_twilio_port: int = Field(ge=1, le=65535)
+    sim_wechat_port: int = Field(ge=1, le=65535)
+    sim_broadcast_port: int = Field(ge=1, le=65535)
+    sim_latency_ms: float = Field(ge=0)
+    sim_invalid_share: float = Field(ge=0, le=1)
+    sim_rate_429: float = Field(ge=0, le=1)
+    sim_rate_500: float = Field(ge=0, le=1)
 
     @field_validator("timezone")
     @classmethod
@@ -79,9 +110,12 @@ class Settings(BaseSettings):
         return Path(configured) if configured else CONFIG_DIR / f"{name}.toml"
 
     def public(self) -> dict[str, Any]:
-        """Settings safe to print: passwords in the database URL are masked."""
+        """Settings safe to print: secrets and passwords in the database URL are masked."""
         values = self.model_dump(mode="json")
         values["database_url"] = _mask_password(self.db_url)
+        for name in SECRETS:
+            if values[name]:
+                values[name] = "***"
         return values
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store.areas import AreaRepository
 from store.audit import AuditRepository
+from store.deliveries import DeliveryRepository
 from store.engine import WRITE
 from store.outbox import OutboxRepository
 from store.recipients import RecipientRepository
@@ -32,6 +33,7 @@ class Tx:
         self.conn = conn
         self.areas = AreaRepository(conn)
         self.audit = AuditRepository(conn)
+        self.deliveries = DeliveryRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.recipients = RecipientRepository(conn)
         self.residents = ResidentRepository(conn)

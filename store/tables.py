@@ -283,3 +283,42 @@ terminals = Table(
     Column("status", String(10), nullable=False),
     Column("last_heartbeat_at", UTCDateTime),
 )
+
+# One row per version × recipient × channel: what was (or is to be) sent to whom.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("warning_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("recipient_kind", String(10), nullable=False),  # resident | officer | terminal
+    Column("recipient_id", String(64), nullable=False),
+    Column("channel", String(20), nullable=False),  # sms | wechat | wecom | broadcast
+    Column("address", String(80), nullable=False),  # phone, openid, WeCom user, endpoint
+    Column("state", String(20), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("provider_id", String(80), index=True),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "warning_id",
+        "version",
+        "recipient_kind",
+        "recipient_id",
+        "channel",
+        name="uq_deliveries_once",
+    ),
+)
+
+# Append-only: every attempt, provider callback, acknowledgement and playback.
+delivery_events = Table(
+    "delivery_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("event", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("provider_code", String(40)),
+    Column("detail", Text),
+)

@@ -7,7 +7,16 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from ewb.services import Services
-from web import audit_api, auth, cap_api, people_api, residents_api, warnings_api
+from web import (
+    audit_api,
+    auth,
+    cap_api,
+    people_api,
+    residents_api,
+    warnings_api,
+    webhooks_broadcast,
+    webhooks_twilio,
+)
 from web.errors import error_middleware
 from web.keys import SERVICES
 from web.responses import json_response
@@ -25,7 +34,15 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
 
     app.cleanup_ctx.append(services_ctx)
     app.router.add_post("/api/v1/auth/token", auth.issue_token)
-    for module in (warnings_api, cap_api, audit_api, residents_api, people_api):
+    for module in (
+        warnings_api,
+        cap_api,
+        audit_api,
+        residents_api,
+        people_api,
+        webhooks_twilio,
+        webhooks_broadcast,
+    ):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)
     return app

@@ -1,0 +1,1 @@
+"""The ways out: one module per channel adapter (SMS, WeChat/WeCom, emergency broadcast)."""

@@ -1,0 +1,99 @@
+"""What every channel adapter is: a batch of messages in, one result per message out.
+
+Adapters convert their provider's answers at the edge: `accepted` (with the provider's id),
+`retryable` (timeouts, 5xx, rate limits; with `retry_after` when the provider says) or
+`permanent` (bad or unsubscribed address; with the provider's code and reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Protocol
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    RETRYABLE = "retryable"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to one address: a phone, an openid, a WeCom user or a terminal."""
+
+    delivery_id: int
+    address: str
+    text: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What a broadcast package says about the warning besides its text."""
+
+    warning_id: int
+    version: int
+    event_code: str  # national event type, e.g. 11B01
+    grade_rank: int  # 1 blue … 4 red
+    sender_name: str
+    sender_code: str
+    sent: datetime
+    start: datetime
+    end: datetime
+    cancel: bool = False
+    exercise: bool = False
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Messages of one channel for one warning version (a few hundred at most)."""
+
+    channel: str
+    messages: tuple[Message, ...]
+    alert: Alert | None = None
+    areas: tuple[str, ...] = ()  # 12-digit area codes, for the broadcast package
+    audio: bytes | None = field(default=None, repr=False)  # WAV for loudspeakers
+
+
+@dataclass(frozen=True)
+class SendResult:
+    delivery_id: int
+    outcome: Outcome
+    provider_id: str | None = None
+    code: str | None = None
+    detail: str | None = None
+    retry_after: float | None = None
+
+    @classmethod
+    def accepted(cls, delivery_id: int, provider_id: str) -> SendResult:
+        return cls(delivery_id, Outcome.ACCEPTED, provider_id=provider_id)
+
+    @classmethod
+    def retryable(
+        cls, delivery_id: int, code: str, detail: str, retry_after: float | None = None
+    ) -> SendResult:
+        return cls(
+            delivery_id, Outcome.RETRYABLE, code=code, detail=detail, retry_after=retry_after
+        )
+
+    @classmethod
+    def permanent(cls, delivery_id: int, code: str, detail: str) -> SendResult:
+        return cls(delivery_id, Outcome.PERMANENT, code=code, detail=detail)
+
+
+class ChannelAdapter(Protocol):
+    """The protocol every adapter implements; limits are declared, not discovered."""
+
+    channel: ClassVar[str]
+    max_body: ClassVar[int]  # characters per message the provider accepts
+    messages_per_second: ClassVar[float]  # the provider's rate limit
+
+    async def send(self, batch: Batch) -> list[SendResult]:
+        """Send every message of the batch; exactly one result per message, in order."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

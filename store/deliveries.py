@@ -1,0 +1,198 @@
+"""Deliveries and their events: results of sends, and callbacks that move their state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from channels.base import Outcome, SendResult
+from store.tables import deliveries, delivery_events
+
+# Events a delivery can record, and the state each one moves it to (None: state unchanged).
+EVENT_STATE = {
+    "queued": None,
+    "sent": "sent",
+    "delivered": "delivered",
+    "failed": "failed",
+    "read": None,
+    "acknowledged": None,
+    "played": "delivered",
+}
+
+
+# How far a delivery has come; a late callback never moves it back.
+STATE_RANK = {"pending": 0, "sending": 0, "sent": 1, "failed": 2, "delivered": 3, "cancelled": 4}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    warning_id: int
+    version: int
+    recipient_kind: str
+    recipient_id: str
+    channel: str
+    address: str
+    state: str
+    attempts: int
+    provider_id: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    event: str
+    at: datetime
+    provider_code: str | None
+    detail: str | None
+
+
+def _delivery(row: object) -> Delivery:
+    return Delivery(
+        **{
+            c.name: getattr(row, c.name)
+            for c in deliveries.columns
+            if c.name not in ("created_at", "updated_at")
+        }
+    )
+
+
+class DeliveryRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(
+        self,
+        *,
+        warning_id: int,
+        version: int,
+        recipient_kind: str,
+        recipient_id: str,
+        channel: str,
+        address: str,
+        now: datetime,
+    ) -> int:
+        """One planned delivery (the fan-out engine inserts them set-based)."""
+        result = await self.conn.execute(
+            insert(deliveries).values(
+                warning_id=warning_id,
+                version=version,
+                recipient_kind=recipient_kind,
+                recipient_id=recipient_id,
+                channel=channel,
+                address=address,
+                state="pending",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        delivery_id = int(result.inserted_primary_key[0])
+        await self.append(delivery_id, "queued", now)
+        return delivery_id
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        row = (
+            await self.conn.execute(select(deliveries).where(deliveries.c.id == delivery_id))
+        ).first()
+        return _delivery(row) if row else None
+
+    async def by_provider_id(self, provider_id: str, address: str | None = None) -> list[Delivery]:
+        query = select(deliveries).where(deliveries.c.provider_id == provider_id)
+        if address is not None:
+            query = query.where(deliveries.c.address == address)
+        return [_delivery(r) for r in await self.conn.execute(query.order_by(deliveries.c.id))]
+
+    async def latest_to(self, address: str, channel: str) -> Delivery | None:
+        """The most recent delivery sent to this address on this channel."""
+        row = (
+            await self.conn.execute(
+                select(deliveries)
+                .where(
+                    deliveries.c.address == address,
+                    deliveries.c.channel == channel,
+                    deliveries.c.provider_id.is_not(None),
+                )
+                .order_by(deliveries.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return _delivery(row) if row else None
+
+    async def record_result(self, result: SendResult, now: datetime) -> None:
+        """Store what the provider answered to one send attempt, as state and an event."""
+        values: dict[str, object] = {"attempts": deliveries.c.attempts + 1, "updated_at": now}
+        if result.outcome is Outcome.ACCEPTED:
+            values.update(state="sent", provider_id=result.provider_id, last_error=None)
+            event = "sent"
+        else:
+            values["last_error"] = f"{result.code}: {result.detail}"
+            if result.outcome is Outcome.PERMANENT:
+                values["state"] = "failed"
+            event = "failed"
+        await self.conn.execute(
+            update(deliveries).where(deliveries.c.id == result.delivery_id).values(values)
+        )
+        await self.append(
+            result.delivery_id, event, now, result.code, result.detail, move_state=False
+        )
+
+    async def has_event(self, delivery_id: int, event: str) -> bool:
+        return bool(
+            (
+                await self.conn.execute(
+                    select(
+                        exists().where(
+                            delivery_events.c.delivery_id == delivery_id,
+                            delivery_events.c.event == event,
+                        )
+                    )
+                )
+            ).scalar()
+        )
+
+    async def append(
+        self,
+        delivery_id: int,
+        event: str,
+        at: datetime,
+        provider_code: str | None = None,
+        detail: str | None = None,
+        *,
+        move_state: bool = True,
+    ) -> None:
+        """Append an event and (unless told not to) move the delivery's state with it."""
+        await self.conn.execute(
+            insert(delivery_events).values(
+                delivery_id=delivery_id,
+                event=event,
+                at=at,
+                provider_code=provider_code,
+                detail=detail,
+            )
+        )
+        state = EVENT_STATE[event]
+        if move_state and state is not None:
+            current = (
+                await self.conn.execute(
+                    select(deliveries.c.state).where(deliveries.c.id == delivery_id)
+                )
+            ).scalar_one()
+            if STATE_RANK[state] <= STATE_RANK[current]:
+                return  # callbacks arrive out of order: never move a delivery backwards
+            await self.conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(state=state, updated_at=at)
+            )
+
+    async def events(self, delivery_id: int) -> list[Event]:
+        rows = await self.conn.execute(
+            select(delivery_events)
+            .where(delivery_events.c.delivery_id == delivery_id)
+            .order_by(delivery_events.c.id)
+        )
+        return [Event(r.event, r.at, r.provider_code, r.detail) for r in rows]

@@ -44,6 +44,7 @@ class Alert:
     end: datetime
     cancel: bool = False
     exercise: bool = False
+    sequence: int = 1  # the EBM's number of the day at the sender (EBMID's last 4 digits)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Batch:
     alert: Alert | None = None
     areas: tuple[str, ...] = ()  # 12-digit area codes, for the broadcast package
     audio: bytes | None = field(default=None, repr=False)  # WAV for loudspeakers
+    sequence: int = 1  # unique per package at the sender (the EBDID's last 16 digits)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ class Organisation:
     cap_code: str
     sender: str
     all_hazards: bool = False
+    short_name: Mapping[str, str] | None = None  # SMS signature; the full name if unset
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,10 @@ def build_catalog(
             cap_code=str(entry.get("cap_code", "")),
             sender=str(entry.get("sender", "")),
             all_hazards=bool(entry.get("all_hazards", False)),
+            short_name={
+                "zh-CN": str(entry.get("short_name_zh", entry["name_zh"])),
+                "en": str(entry.get("short_name_en", entry["name_en"])),
+            },
         )
         for org_id, entry in orgs_doc["organisations"].items()
     }

@@ -9,8 +9,10 @@ from aiohttp import web
 
 from store import unit_of_work
 from store.unit_of_work import Decide
+from templates import preview
 from warning import commands
 from warning.actors import Actor
+from warning.errors import InvalidTransition
 from warning.events import Event
 from warning.grades import parse_grade
 from warning.model import State, Version, Warning
@@ -65,7 +67,46 @@ async def submit(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/warnings/{id}/approve")
 async def approve(request: web.Request) -> web.Response:
-    return await _command(request, "approve", commands.approve)
+    """Approve; refused (409) while any message that would be sent breaks a channel limit."""
+    options, limits = preview.from_settings(services(request).settings)
+
+    def decide(w: Warning, a: Actor, r: Rules, n: datetime) -> list[Event]:
+        events = commands.approve(w, a, r, n)
+        problems = preview.blocking(preview.preview(w, w.latest, r, n, options, limits))
+        if problems:
+            raise InvalidTransition("the messages break channel limits: " + "; ".join(problems))
+        return events
+
+    return await _command(request, "approve", decide)
+
+
+@routes.post("/api/v1/warnings/{id}/preview")
+async def show_preview(request: web.Request) -> web.Response:
+    """Every channel's text in both locales (and per named group), with limits broken."""
+    svc = services(request)
+    warning, version, rules = await read_warning(request)
+    options, limits = preview.from_settings(svc.settings)
+    messages = preview.preview(warning, version, rules, svc.clock(), options, limits)
+    return json_response(
+        {
+            "id": warning.id,
+            "version": version.number,
+            "messages": [
+                {
+                    "channel": m.channel,
+                    "locale": m.locale,
+                    "groups": list(m.groups),
+                    "title": m.title,
+                    "text": m.text,
+                    "segments": m.segments,
+                    "violations": list(m.violations),
+                    "sent": m.sent,
+                }
+                for m in messages
+            ],
+            "blocking": preview.blocking(messages),
+        }
+    )
 
 
 @routes.post("/api/v1/warnings/{id}/reject")

@@ -11,17 +11,25 @@ async def test_preview_renders_every_channel_locale_and_group(api: Api) -> None:
     created = await draft(api, grade="red", groups=["fisherman"])
     body = await ok(api.post(f"/warnings/{created['id']}/preview", "duty_chief"))
     keys = {(m["channel"], m["locale"], tuple(m["groups"])) for m in body["messages"]}
-    assert keys == {(c, loc, g) for c in ("sms", "wechat", "broadcast", "officer")
-                    for loc in ("zh-CN", "en") for g in ((), ("fisherman",))}
-    sms = next(m for m in body["messages"]
-               if (m["channel"], m["locale"], m["groups"]) == ("sms", "zh-CN", ["fisherman"]))
+    assert keys == {
+        (c, loc, g)
+        for c in ("sms", "wechat", "broadcast", "officer")
+        for loc in ("zh-CN", "en")
+        for g in ((), ("fisherman",))
+    }
+    sms = next(
+        m
+        for m in body["messages"]
+        if (m["channel"], m["locale"], m["groups"]) == ("sms", "zh-CN", ["fisherman"])
+    )
     assert sms["text"].startswith("【响水县气象台】台风红色预警信号")
     assert "立即回港避风" in sms["text"] and 1 <= sms["segments"] <= 4
     assert sms["violations"] == [] and body["blocking"] == []
     wechat = next(m for m in body["messages"] if m["channel"] == "wechat")
     assert wechat["segments"] is None
-    english_broadcast = next(m for m in body["messages"]
-                             if (m["channel"], m["locale"]) == ("broadcast", "en"))
+    english_broadcast = next(
+        m for m in body["messages"] if (m["channel"], m["locale"]) == ("broadcast", "en")
+    )
     assert english_broadcast["sent"] is False
 
 

@@ -24,18 +24,18 @@ CHIEF = actor("zhou", Role.DUTY_CHIEF)
 LEADER = actor("li", Role.LEADER)
 OPTIONS = Options(sms_max_segments=4, broadcast_repeats={"red": 3, "orange": 2})
 LIMITS = Limits(sms_segments=4)
-CASES = [
-    (hazard.id, grade)
-    for hazard in RULES.catalog.hazards.values()
-    for grade in hazard.grades
-]
+CASES = [(hazard.id, grade) for hazard in RULES.catalog.hazards.values() for grade in hazard.grades]
 ALL_GROUPS = tuple(RULES.catalog.groups)
 
 
 def drafted(hazard: str, grade: str, **overrides: object) -> Warning:
     org = RULES.catalog.hazard(hazard).org
-    warning, _ = commands.draft(draft_body(hazard=hazard, grade=grade, **overrides),
-                                actor("zhang", Role.FORECASTER, org), RULES, NOW)
+    warning, _ = commands.draft(
+        draft_body(hazard=hazard, grade=grade, **overrides),
+        actor("zhang", Role.FORECASTER, org),
+        RULES,
+        NOW,
+    )
     return warning
 
 
@@ -57,8 +57,16 @@ def test_every_message_renders_within_its_limits(hazard: str, grade: object) -> 
 def test_sms_names_office_hazard_grade_areas_time_meaning_and_action() -> None:
     warning = drafted("typhoon", "red", groups=["fisherman"])
     sms = render(warning, warning.latest, "sms", "zh-CN", ("fisherman",), RULES, NOW, OPTIONS)
-    for part in ("【响水县气象台】", "台风红色预警信号", "陈家港镇", "响水镇", "7月28日8时",
-                 "平均风力达12级以上", "回港避风", "立即上岸"):
+    for part in (
+        "【响水县气象台】",
+        "台风红色预警信号",
+        "陈家港镇",
+        "响水镇",
+        "7月28日8时",
+        "平均风力达12级以上",
+        "回港避风",
+        "立即上岸",
+    ):
         assert part in sms.text
     assert sms_length.segments(sms.text) <= 4
     english = render(warning, warning.latest, "sms", "en", (), RULES, NOW, OPTIONS)
@@ -68,10 +76,12 @@ def test_sms_names_office_hazard_grade_areas_time_meaning_and_action() -> None:
 
 def test_sms_drops_guidance_items_to_fit_and_points_to_wechat() -> None:
     warning = drafted("typhoon", "red")
-    tight = render(warning, warning.latest, "sms", "zh-CN", (), RULES, NOW,
-                   Options(sms_max_segments=3))
-    roomy = render(warning, warning.latest, "sms", "zh-CN", (), RULES, NOW,
-                   Options(sms_max_segments=10))
+    tight = render(
+        warning, warning.latest, "sms", "zh-CN", (), RULES, NOW, Options(sms_max_segments=3)
+    )
+    roomy = render(
+        warning, warning.latest, "sms", "zh-CN", (), RULES, NOW, Options(sms_max_segments=10)
+    )
     assert sms_length.segments(tight.text) <= 3
     assert "（详见微信）" in tight.text and "（详见微信）" not in roomy.text
     assert len(roomy.text) > len(tight.text)
@@ -101,13 +111,37 @@ def test_update_and_escalation_say_what_changed() -> None:
     commands.submit(warning, FORECASTER, RULES, NOW)
     commands.approve(warning, CHIEF, RULES, NOW)
     commands.issue(warning, CHIEF, RULES, NOW, sequence=1)
-    commands.revise(warning, "escalate", {"grade": "orange", "areas": ["320921101", "320921102"],
-                                          "expires": (NOW + timedelta(days=2)).isoformat()},
-                    FORECASTER, RULES, NOW)
-    for locale, expected in (("zh-CN", ("级别由黄色调整为橙色", "新增影响区域：小尖镇",
-                                        "不再影响：响水镇", "有效期改至7月30日8时")),
-                             ("en", ("level changed from Yellow to Orange",
-                                     "now also Xiaojian Town", "no longer Xiangshui Town"))):
+    commands.revise(
+        warning,
+        "escalate",
+        {
+            "grade": "orange",
+            "areas": ["320921101", "320921102"],
+            "expires": (NOW + timedelta(days=2)).isoformat(),
+        },
+        FORECASTER,
+        RULES,
+        NOW,
+    )
+    for locale, expected in (
+        (
+            "zh-CN",
+            (
+                "级别由黄色调整为橙色",
+                "新增影响区域：小尖镇",
+                "不再影响：响水镇",
+                "有效期改至7月30日8时",
+            ),
+        ),
+        (
+            "en",
+            (
+                "level changed from Yellow to Orange",
+                "now also Xiaojian Town",
+                "no longer Xiangshui Town",
+            ),
+        ),
+    ):
         text = render(warning, warning.latest, "wechat", locale, (), RULES, NOW).text
         for part in expected:
             assert part in text, (locale, part, text)
@@ -142,12 +176,38 @@ def test_a_message_over_the_limit_is_reported() -> None:
 
 @pytest.mark.parametrize(
     ("text", "segments"),
-    [("", 0), ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3),
-     ("€" * 80, 1), ("€" * 81, 2), ("中" * 70, 1), ("中" * 71, 2), ("中" * 134, 2),
-     ("中" * 135, 3), ("a" * 159 + "中", 3), ("😀" * 35, 1), ("😀" * 36, 2)],
-    ids=["empty", "gsm-160", "gsm-161", "gsm-306", "gsm-307", "extension-80",
-         "extension-81", "ucs2-70", "ucs2-71", "ucs2-134", "ucs2-135",
-         "one-chinese-char-turns-ucs2", "emoji-35", "emoji-36"],
+    [
+        ("", 0),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        ("中" * 70, 1),
+        ("中" * 71, 2),
+        ("中" * 134, 2),
+        ("中" * 135, 3),
+        ("a" * 159 + "中", 3),
+        ("😀" * 35, 1),
+        ("😀" * 36, 2),
+    ],
+    ids=[
+        "empty",
+        "gsm-160",
+        "gsm-161",
+        "gsm-306",
+        "gsm-307",
+        "extension-80",
+        "extension-81",
+        "ucs2-70",
+        "ucs2-71",
+        "ucs2-134",
+        "ucs2-135",
+        "one-chinese-char-turns-ucs2",
+        "emoji-35",
+        "emoji-36",
+    ],
 )
 def test_sms_segments_are_counted_as_carriers_do(text: str, segments: int) -> None:
     assert sms_length.segments(text) == segments
@@ -155,24 +215,41 @@ def test_sms_segments_are_counted_as_carriers_do(text: str, segments: int) -> No
 
 @pytest.mark.parametrize(
     ("number", "spoken"),
-    [(0, "零"), (7, "七"), (10, "十"), (12, "十二"), (20, "二十"), (105, "一百零五"),
-     (110, "一百一十"), (200, "两百"), (2000, "两千"), (2026, "两千零二十六")],
+    [
+        (0, "零"),
+        (7, "七"),
+        (10, "十"),
+        (12, "十二"),
+        (20, "二十"),
+        (105, "一百零五"),
+        (110, "一百一十"),
+        (200, "两百"),
+        (2000, "两千"),
+        (2026, "两千零二十六"),
+    ],
 )
 def test_numbers_are_read_as_words(number: int, spoken: str) -> None:
     assert chinese_number(number) == spoken
 
 
 def test_for_the_ear_reads_years_digit_by_digit_and_drops_urls() -> None:
-    assert for_the_ear("2026年7月28日，雨量100毫米 www.example.org", "zh-CN") == \
-        "二零二六年七月二十八日，雨量一百毫米"
+    assert (
+        for_the_ear("2026年7月28日，雨量100毫米 www.example.org", "zh-CN")
+        == "二零二六年七月二十八日，雨量一百毫米"
+    )
     assert for_the_ear("Wind force 12, see https://x.org", "en") == "Wind force 12, see"
 
 
 @pytest.mark.parametrize(
     ("name", "english"),
-    [("陈家港镇", "Chenjiagang Town"), ("东园居委会", "Dongyuan Community"),
-     ("三河村委会", "Sanhe Village"), ("陈家港渔港", "Chenjiagang Fishing Port"),
-     ("省属黄海农场", "Huanghai Farm"), ("县开发区", "County Development Zone")],
+    [
+        ("陈家港镇", "Chenjiagang Town"),
+        ("东园居委会", "Dongyuan Community"),
+        ("三河村委会", "Sanhe Village"),
+        ("陈家港渔港", "Chenjiagang Fishing Port"),
+        ("省属黄海农场", "Huanghai Farm"),
+        ("县开发区", "County Development Zone"),
+    ],
 )
 def test_place_names_in_english(name: str, english: str) -> None:
     assert english_name(name) == english

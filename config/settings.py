@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     sms_max_segments: int = Field(ge=1, le=10)
     broadcast_repeats: dict[str, int]
     public_base_url: str
+    webhook_grace_seconds: float = Field(ge=0)
     twilio_account_sid: str
     twilio_auth_token: str
     twilio_from: str

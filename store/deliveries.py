@@ -100,11 +100,23 @@ class DeliveryRepository:
         ).first()
         return _delivery(row) if row else None
 
-    async def by_provider_id(self, provider_id: str, address: str | None = None) -> list[Delivery]:
+    async def by_provider_id(
+        self, provider_id: str, address: str | None = None, *, lock: bool = False
+    ) -> list[Delivery]:
+        """Deliveries the provider knows by this id; `lock` holds them until commit, so two
+        identical callbacks arriving together are recorded once."""
         query = select(deliveries).where(deliveries.c.provider_id == provider_id)
         if address is not None:
             query = query.where(deliveries.c.address == address)
+        if lock:
+            query = query.with_for_update()
         return [_delivery(r) for r in await self.conn.execute(query.order_by(deliveries.c.id))]
+
+    async def provider_id_known(self, provider_id: str) -> bool:
+        found = await self.conn.execute(
+            select(exists().where(deliveries.c.provider_id == provider_id))
+        )
+        return bool(found.scalar())
 
     async def latest_to(self, address: str, channel: str) -> Delivery | None:
         """The most recent delivery sent to this address on this channel."""

@@ -297,7 +297,7 @@ deliveries = Table(
     Column("address", String(80), nullable=False),  # phone, openid, WeCom user, endpoint
     Column("state", String(20), nullable=False, index=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("provider_id", String(80), index=True),
+    Column("provider_id", String(128), index=True),  # WeCom msgids run to ~86 characters
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

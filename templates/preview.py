@@ -17,16 +17,6 @@ SENT_LOCALES = {"broadcast": ("zh-CN",)}
 
 
 @dataclass(frozen=True)
-class Limits:
-    """What the channels accept (the adapters declare the same figures)."""
-
-    sms_segments: int = 4
-    wechat_chars: int = 2000
-    wecom_bytes: int = 2048
-    broadcast_chars: int = 5000
-
-
-@dataclass(frozen=True)
 class PreviewMessage:
     channel: str
     locale: str
@@ -38,12 +28,12 @@ class PreviewMessage:
     sent: bool  # False for texts shown but never sent (English loudspeaker text)
 
 
-def _violations(channel: str, text: str, segments: int | None, limits: Limits) -> list[str]:
+def _violations(channel: str, text: str, segments: int | None, limits: Options) -> list[str]:
     found = []
-    if segments is not None and segments > limits.sms_segments:
+    if segments is not None and segments > limits.sms_max_segments:
         found.append(
-            f"the SMS needs {segments} segments; at most {limits.sms_segments} are"
-            " allowed (setting sms_max_segments)"
+            f"the SMS needs {segments} segments; at most {limits.sms_max_segments}"
+            " are allowed (setting sms_max_segments)"
         )
     if channel == "wechat" and len(text) > limits.wechat_chars:
         found.append(f"the WeChat text has {len(text)} characters; at most {limits.wechat_chars}")
@@ -57,7 +47,7 @@ def _violations(channel: str, text: str, segments: int | None, limits: Limits) -
 
 
 def preview(
-    warning: Warning, version: Version, rules: Rules, at: datetime, options: Options, limits: Limits
+    warning: Warning, version: Version, rules: Rules, at: datetime, options: Options
 ) -> list[PreviewMessage]:
     """Every channel × locale × (no group, each named group)."""
     group_sets = [(), *((g,) for g in version.groups)]
@@ -75,7 +65,7 @@ def preview(
                         out.title,
                         out.text,
                         segments,
-                        tuple(_violations(channel, out.text, segments, limits)),
+                        tuple(_violations(channel, out.text, segments, options)),
                         locale in SENT_LOCALES.get(channel, LOCALES),
                     )
                 )
@@ -92,11 +82,15 @@ def blocking(messages: list[PreviewMessage]) -> list[str]:
     ]
 
 
-def from_settings(settings: Settings) -> tuple[Options, Limits]:
-    return (
-        Options(
-            sms_max_segments=settings.sms_max_segments,
-            broadcast_repeats=dict(settings.broadcast_repeats),
-        ),
-        Limits(sms_segments=settings.sms_max_segments),
+def from_settings(settings: Settings) -> Options:
+    """The text options in force: settings, and the limits the adapters declare."""
+    from channels.broadcast import BroadcastAdapter
+    from channels.wechat import WECOM_MAX_BYTES, WechatAdapter
+
+    return Options(
+        sms_max_segments=settings.sms_max_segments,
+        broadcast_repeats=dict(settings.broadcast_repeats),
+        wechat_chars=WechatAdapter.max_body,
+        wecom_bytes=WECOM_MAX_BYTES,
+        broadcast_chars=BroadcastAdapter.max_body,
     )

@@ -53,10 +53,31 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Options:
-    """Settings that shape the text: SMS segment cap and broadcast repetitions per grade."""
+    """What shapes the text: the SMS segment cap, loudspeaker repetitions per grade, and the
+    lengths the providers accept (the adapters declare the same figures)."""
 
     sms_max_segments: int = 4
     broadcast_repeats: Mapping[str, int] | None = None
+    wechat_chars: int = 200  # a WeChat template value
+    wecom_bytes: int = 2048
+    broadcast_chars: int = 1500  # all repetitions together
+
+    def repeats(self, grade: str) -> int:
+        return max((self.broadcast_repeats or {}).get(grade, 1), 1)
+
+    def fits(self, channel: str, text: str, grade: str) -> bool:
+        """Whether `text` is within the limits of `channel` (repetitions included)."""
+        if channel == "sms":
+            return sms_length.segments(text) <= self.sms_max_segments
+        if channel == "officer":  # goes by SMS or WeCom
+            return (
+                sms_length.segments(text) <= self.sms_max_segments
+                and len(text.encode()) <= self.wecom_bytes
+            )
+        if channel == "wechat":
+            return len(text) <= self.wechat_chars
+        spoken = len(text) * self.repeats(grade) + len(_REPEAT["zh-CN"]) * self.repeats(grade)
+        return spoken <= self.broadcast_chars
 
 
 def guidance_items(instruction: str) -> list[str]:
@@ -124,6 +145,17 @@ def _changes(warning: Warning, version: Version, rules: Rules, locale: str) -> l
     return changes
 
 
+def _brief_areas(version: Version, rules: Rules, locale: str) -> str:
+    """The first two areas and how many more: for messages too short for every name."""
+    names = [_area(c, rules, locale) for c in version.areas]
+    if len(names) <= 2:
+        return ("、" if locale == "zh-CN" else ", ").join(names)
+    more = len(names) - 2
+    if locale == "zh-CN":
+        return f"{'、'.join(names[:2])}等{len(names)}个地区"
+    return f"{', '.join(names[:2])} and {more} more areas"
+
+
 def _signal(version: Version, rules: Rules, locale: str) -> str:
     """The short name of the signal: the forecaster's headline, else 台风红色预警信号."""
     if locale in version.headline:
@@ -164,6 +196,7 @@ def context(
             groups, version.hazard, version.grade, locale
         ),
         "areas_text": ("、" if zh else ", ").join(_area(c, rules, locale) for c in version.areas),
+        "areas_brief": _brief_areas(version, rules, locale),
         "time": _when(version.issued_at or at, rules, locale),
         "expires": _when(version.expires, rules, locale),
         "changes": _changes(warning, version, rules, locale),
@@ -171,6 +204,8 @@ def context(
         "mode_label": label,
         "spoken_label": spoken,
         "max_items": None,
+        "show_description": True,
+        "show_groups": True,
         "more_guidance": False,
     }
 
@@ -199,31 +234,44 @@ def render(
     """The message of `version` on `channel` in `locale` for people in `groups`."""
     template = _template(channel, locale, version.hazard)
     values = context(warning, version, locale, groups, rules, at)
-    title = (
-        values["headline"]
-        if not values["mode_label"]
-        else (values["mode_label"] + values["headline"])
-    )
-    if channel in SEGMENTED:
-        text = _fit_sms(template, values, options.sms_max_segments)
-    else:
-        text = _squash(template.render(values))
+    title = values["mode_label"] + values["headline"]
+    grade = version.grade.value
+
+    def fits(text: str) -> bool:
+        spoken = for_the_ear(text, locale) if channel == "broadcast" else text
+        return options.fits(channel, spoken, grade)
+
+    text = _fit(template, values, fits)
     if channel == "broadcast":
-        repeats = (options.broadcast_repeats or {}).get(version.grade.value, 1)
-        text = for_the_ear(_REPEAT[locale].join([text] * max(repeats, 1)), locale)
+        text = for_the_ear(_REPEAT[locale].join([text] * options.repeats(grade)), locale)
     return Rendered(channel, locale, groups, title, text)
 
 
-def _fit_sms(template: Any, values: dict[str, Any], cap: int) -> str:
-    """Drop trailing guidance items (pointing to WeChat) until the SMS fits `cap` parts.
-
-    If even no item fits, the long text is returned and the preview reports it.
-    """
+def _fit(template: Any, values: dict[str, Any], fits: Any) -> str:
+    """The fullest text that fits: trailing guidance items go first, then the criteria,
+    last the group's instructions (the text then points to where the rest is). If nothing
+    fits, the shortest text is returned and the preview reports the violation."""
     items = values["guidance_items"]
+    stages = [(True, True, keep, False) for keep in range(len(items), -1, -1)]
+    stages += [(False, True, 0, False), (False, False, 0, False), (False, False, 0, True)]
     text = ""
-    for keep in range(len(items), -1, -1):
-        values = {**values, "max_items": keep, "more_guidance": keep < len(items)}
-        text = sms_length.plain(_squash(template.render(values)))
-        if sms_length.segments(text) <= cap:
+    for describe, groups, keep, brief in stages:
+        trimmed = keep < len(items) or not describe or not groups
+        areas = values["areas_brief"] if brief else values["areas_text"]
+        text = sms_length.plain(
+            _squash(
+                template.render(
+                    {
+                        **values,
+                        "max_items": keep,
+                        "show_description": describe,
+                        "show_groups": groups,
+                        "more_guidance": trimmed,
+                        "areas_text": areas,
+                    }
+                )
+            )
+        )
+        if fits(text):
             return text
     return text

@@ -68,11 +68,11 @@ async def submit(request: web.Request) -> web.Response:
 @routes.post("/api/v1/warnings/{id}/approve")
 async def approve(request: web.Request) -> web.Response:
     """Approve; refused (409) while any message that would be sent breaks a channel limit."""
-    options, limits = preview.from_settings(services(request).settings)
+    options = preview.from_settings(services(request).settings)
 
     def decide(w: Warning, a: Actor, r: Rules, n: datetime) -> list[Event]:
         events = commands.approve(w, a, r, n)
-        problems = preview.blocking(preview.preview(w, w.latest, r, n, options, limits))
+        problems = preview.blocking(preview.preview(w, w.latest, r, n, options))
         if problems:
             raise InvalidTransition("the messages break channel limits: " + "; ".join(problems))
         return events
@@ -85,8 +85,9 @@ async def show_preview(request: web.Request) -> web.Response:
     """Every channel's text in both locales (and per named group), with limits broken."""
     svc = services(request)
     warning, version, rules = await read_warning(request)
-    options, limits = preview.from_settings(svc.settings)
-    messages = preview.preview(warning, version, rules, svc.clock(), options, limits)
+    messages = preview.preview(
+        warning, version, rules, svc.clock(), preview.from_settings(svc.settings)
+    )
     return json_response(
         {
             "id": warning.id,

@@ -169,7 +169,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def settings(database_url: str, tmp_path: Path) -> Settings:
     await _reset(database_url)
-    return load_settings(database_url=database_url, var_dir=tmp_path)
+    return load_settings(database_url=database_url, var_dir=tmp_path, webhook_grace_seconds=0.3)
 
 
 @pytest.fixture

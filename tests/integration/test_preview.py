@@ -33,10 +33,11 @@ async def test_preview_renders_every_channel_locale_and_group(api: Api) -> None:
     assert english_broadcast["sent"] is False
 
 
-async def test_a_draft_whose_sms_is_too_long_cannot_be_approved(
+async def test_a_draft_whose_message_is_too_long_cannot_be_approved(
     api: Api, services: Services
 ) -> None:
-    created = await draft(api, grade="blue", hazard="rainstorm", description="暴雨" * 150)
+    towns = [f"3209211{n:02d}" for n in range(8)] + ["320921400", "320921401", "320921402"]
+    created = await draft(api, grade="blue", hazard="rainstorm", headline="暴雨" * 100, areas=towns)
     wid = created["id"]
     await ok(api.post(f"/warnings/{wid}/submit", "forecaster"))
     preview = await ok(api.post(f"/warnings/{wid}/preview", "duty_chief"))
@@ -45,12 +46,12 @@ async def test_a_draft_whose_sms_is_too_long_cannot_be_approved(
     before = await table_snapshot(services)
     refused = await api.post(f"/warnings/{wid}/approve", "duty_chief")
     assert refused.status == 409
-    assert "sms (zh-CN)" in refused.body["message"] and "segments" in refused.body["message"]
+    assert "officer (zh-CN): the SMS needs 5 segments" in refused.body["message"]
     assert await table_snapshot(services) == before
 
     await ok(api.post(f"/warnings/{wid}/reject", "duty_chief", {"reason": "短信太长"}))
     await ok(api.post(f"/warnings/{wid}/redraft", "forecaster"))
-    await ok(api.patch(f"/warnings/{wid}", "forecaster", {"description": "暴雨持续"}))
+    await ok(api.patch(f"/warnings/{wid}", "forecaster", {"headline": None}))
     await ok(api.post(f"/warnings/{wid}/submit", "forecaster"))
     approved = await ok(api.post(f"/warnings/{wid}/approve", "duty_chief"))
     assert approved["state"] == "approved"

@@ -9,7 +9,7 @@ import pytest
 
 from templates import sms_length
 from templates.names import english_name
-from templates.preview import Limits, blocking, preview
+from templates.preview import blocking, preview
 from templates.render import CHANNELS, Options, render
 from templates.spoken import chinese_number, for_the_ear
 from tests.support import NOW, actor, draft_body, rules
@@ -23,7 +23,6 @@ FORECASTER = actor("zhang", Role.FORECASTER)
 CHIEF = actor("zhou", Role.DUTY_CHIEF)
 LEADER = actor("li", Role.LEADER)
 OPTIONS = Options(sms_max_segments=4, broadcast_repeats={"red": 3, "orange": 2})
-LIMITS = Limits(sms_segments=4)
 CASES = [(hazard.id, grade) for hazard in RULES.catalog.hazards.values() for grade in hazard.grades]
 ALL_GROUPS = tuple(RULES.catalog.groups)
 
@@ -42,7 +41,7 @@ def drafted(hazard: str, grade: str, **overrides: object) -> Warning:
 @pytest.mark.parametrize(("hazard", "grade"), CASES, ids=[f"{h}-{g.value}" for h, g in CASES])
 def test_every_message_renders_within_its_limits(hazard: str, grade: object) -> None:
     warning = drafted(hazard, grade.value, groups=["fisherman", "elderly"])  # type: ignore[attr-defined]
-    messages = preview(warning, warning.latest, RULES, NOW, OPTIONS, LIMITS)
+    messages = preview(warning, warning.latest, RULES, NOW, OPTIONS)
     assert len(messages) == len(CHANNELS) * len(LOCALES) * 3
     assert blocking(messages) == []
     for m in messages:
@@ -50,7 +49,7 @@ def test_every_message_renders_within_its_limits(hazard: str, grade: object) -> 
         zh = m.locale == "zh-CN"
         grade_word = grade.name_zh if zh else grade.name_en  # type: ignore[attr-defined]
         if m.channel != "broadcast":
-            assert grade_word in m.text, (m.channel, m.locale)  # the colour as a word
+            assert grade_word in m.title + m.text, (m.channel, m.locale)  # colour as a word
         assert "{{" not in m.text and "None" not in m.text
 
 
@@ -169,9 +168,12 @@ def test_exercise_messages_are_labelled_on_every_channel() -> None:
 
 
 def test_a_message_over_the_limit_is_reported() -> None:
-    warning = drafted("rainstorm", "blue", description="暴雨" * 200)
-    problems = blocking(preview(warning, warning.latest, RULES, NOW, OPTIONS, LIMITS))
-    assert any(p.startswith("sms (zh-CN)") and "segments" in p for p in problems)
+    towns = [code for code in RULES.areas.codes() if RULES.areas.level(code) == "township"]
+    warning = drafted("rainstorm", "blue", headline="暴雨" * 100, areas=towns)
+    problems = blocking(preview(warning, warning.latest, RULES, NOW, OPTIONS))
+    assert any(p.startswith("officer (zh-CN)") and "SMS needs 5 segments" in p for p in problems), (
+        problems
+    )
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=80), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('provider_id', sa.String(length=80), nullable=True),
+    sa.Column("provider_id", sa.String(length=128), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,465 @@
+"""EBD packages carrying an EBM, and EBDResponse replies: pure building and parsing.
+
+The format is the one reconstructed in shared/standards/emergency_broadcast_ebd.md (GD/J
+082/083-2018, now GY/T 385/384-2023): a flat, uncompressed tar `EBDT_<EBDID>.tar` holding
+`EBDB_<EBDID>.xml` and the audio files its Auxiliary elements name.
+
+Signing is out of scope for now: packages carry no `EBDS_EBDB_<EBDID>.xml` (an SM2 signature
+over the SM3 digest of the EBDB bytes, GY/T 389-2023, made by certified crypto hardware).
+Receivers that require it answer ResultCode 4, which the adapter reports as a permanent
+failure naming the missing signature.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from channels.base import Alert
+
+BEIJING = ZoneInfo("Asia/Shanghai")  # every EBD time is local Beijing time without a zone
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+RESULT_TEXT = {
+    0: "收到数据未处理",
+    1: "接收解析及数据校验成功",
+    2: "接收解析失败",
+    3: "数据内容缺失",
+    4: "签名验证失败",
+    5: "其他错误",
+}
+# Only 2 = MP3 is confirmed by every implementation; one vendor lists 3 = WAV, and WAV is
+# what espeak-ng writes, so spoken audio goes out as type 3.
+AUXILIARY_WAV = 3
+MSG_ACTUAL, MSG_CANCEL, MSG_EXERCISE = 1, 2, 3
+# fmt: off
+EBD_TYPES = frozenset({  # §2: the package types, each the name of the body element
+    "EBM", "EBMStateRequest", "EBMStateResponse", "OMDRequest", "EBRPSInfo", "EBRSTInfo",
+    "EBRASInfo", "EBRBSInfo", "EBRDTInfo", "EBMBrdLog", "EBRPSState", "EBRASState",
+    "EBRBSState", "EBRDTState", "ConnectionCheck", "EBDResponse",
+})
+# fmt: on
+
+_EBRID = re.compile(r"\d{23}", re.ASCII)
+_EBDID = re.compile(r"(10|01)\d{39}", re.ASCII)
+_EBMID = re.compile(r"\d{35}", re.ASCII)
+_AREA = re.compile(r"\d{12}", re.ASCII)
+_EVENT = re.compile(r"\d{2}[A-Z]\d{2}", re.ASCII)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+class EbdError(ValueError):
+    """A package that cannot be accepted; `result_code` is the EBDResponse code it earns."""
+
+    result_code = 5
+
+
+class EbdUnreadable(EbdError):
+    """Not a flat uncompressed tar with one EBDB XML file, or not well-formed XML."""
+
+    result_code = 2
+
+
+class EbdIncomplete(EbdError):
+    """A required element is missing or its value is invalid."""
+
+    result_code = 3
+
+
+@dataclass(frozen=True)
+class Auxiliary:
+    type: int
+    desc: str  # the file name in the tar (or a URL)
+    size: int | None
+
+
+@dataclass(frozen=True)
+class Ebm:
+    ebm_id: str
+    msg_type: int
+    sender_name: str
+    sender_code: str
+    send_time: datetime
+    event_type: str
+    severity: int
+    start: datetime
+    end: datetime
+    language: str | None
+    title: str
+    desc: str
+    area_codes: tuple[str, ...]
+    auxiliaries: tuple[Auxiliary, ...] = ()
+    related_ebm_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    result_code: int
+    result_desc: str
+
+
+@dataclass(frozen=True)
+class Ebd:
+    ebd_id: str
+    ebd_type: str
+    source_ebrid: str
+    dest_ebrid: str | None
+    time: datetime
+    related_ebd_id: str | None = None
+    ebm: Ebm | None = None
+    response: Response | None = None
+    resources: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+
+
+def area_code_12(code: str) -> str:
+    """A 6-digit county, 9-digit township or 12-digit code as the EBM's 12-digit AreaCode."""
+    if not (code.isascii() and code.isdigit()) or len(code) not in (6, 9, 12):
+        raise ValueError(f"not a 6, 9 or 12-digit area code: {code!r}")
+    return code.ljust(12, "0")
+
+
+def area_prefix(code: str) -> str:
+    """The significant part of a 12-digit code: 320921101000 → 320921101, 320900000000 → 3209."""
+    for length in (2, 4, 6, 9):
+        if set(code[length:]) == {"0"}:
+            return code[:length]
+    return code
+
+
+def covers(area_code: str, terminal_area: str) -> bool:
+    """Whether a terminal in `terminal_area` lies within `area_code` (both 12 digits)."""
+    return terminal_area.startswith(area_prefix(area_code))
+
+
+def ebd_id(source_ebrid: str, sequence: int) -> str:
+    """类型码 10 + the sender's 23-digit EBRID + a 16-digit sequence unique at the sender."""
+    _check_ebrid(source_ebrid, "source EBRID")
+    if not 0 < sequence < 10**16:
+        raise ValueError(f"EBD sequence {sequence} does not fit 16 digits")
+    return f"10{source_ebrid}{sequence:016d}"
+
+
+def ebm_id(source_ebrid: str, sent: datetime, sequence: int) -> str:
+    """The issuing platform's EBRID + YYYYMMDD (Beijing date of issue) + 4-digit daily number."""
+    _check_ebrid(source_ebrid, "source EBRID")
+    if not 0 < sequence < 10**4:
+        raise ValueError(f"EBM sequence {sequence} does not fit 4 digits")
+    return f"{source_ebrid}{_local(sent):%Y%m%d}{sequence:04d}"
+
+
+def msg_type(alert: Alert) -> int:
+    """1 actual, 2 cancel, 3 platform exercise (a cancelled exercise is still a cancel)."""
+    if alert.cancel:
+        return MSG_CANCEL
+    return MSG_EXERCISE if alert.exercise else MSG_ACTUAL
+
+
+def severity(grade_rank: int) -> int:
+    """Ⅰ级 (1) for red, rank 4, down to Ⅳ级 (4) for blue, rank 1."""
+    if grade_rank not in (1, 2, 3, 4):
+        raise ValueError(f"grade rank {grade_rank} is not 1 (blue) … 4 (red)")
+    return 5 - grade_rank
+
+
+def build_ebd(
+    *,
+    alert: Alert,
+    title: str,
+    desc: str,
+    areas: Sequence[str],
+    source_ebrid: str,
+    dest_ebrid: str,
+    sequence: int,
+    created: datetime,
+    audio: bytes | None = None,
+    related_ebm_id: str | None = None,
+) -> tuple[str, bytes]:
+    """The tar name and bytes of one EBM package; ValueError names what is wrong."""
+    _check_ebrid(dest_ebrid, "destination EBRID")
+    if not _EVENT.fullmatch(alert.event_code):
+        raise ValueError(f"event code {alert.event_code!r} is not like 11B01")
+    codes = list(dict.fromkeys(area_code_12(code) for code in areas))
+    if not codes:
+        raise ValueError("a broadcast needs at least one area code")
+    if not desc.strip():
+        raise ValueError("a broadcast needs a text (MsgDesc)")
+    if alert.end <= alert.start:
+        raise ValueError("the broadcast window ends before it starts")
+    if related_ebm_id is not None and not _EBMID.fullmatch(related_ebm_id):
+        raise ValueError(f"related EBMID {related_ebm_id!r} is not 35 digits")
+    package_id = ebd_id(source_ebrid, sequence)
+    root = _envelope(package_id, "EBM", source_ebrid, dest_ebrid, created)
+    ebm = _sub(root, "EBM")
+    _sub(ebm, "EBMVersion", "1")
+    _sub(ebm, "EBMID", ebm_id(source_ebrid, alert.sent, alert.sequence))
+    if related_ebm_id:
+        _sub(_sub(ebm, "RelatedInfo"), "EBMID", related_ebm_id)
+    info = _sub(ebm, "MsgBasicInfo")
+    _sub(info, "MsgType", str(msg_type(alert)))
+    _sub(info, "SenderName", alert.sender_name)
+    _sub(info, "SenderCode", alert.sender_code)
+    _sub(info, "SendTime", _format(alert.sent))
+    _sub(info, "EventType", alert.event_code)
+    _sub(info, "Severity", str(severity(alert.grade_rank)))
+    _sub(info, "StartTime", _format(alert.start))
+    _sub(info, "EndTime", _format(alert.end))
+    content = _sub(ebm, "MsgContent")
+    _sub(content, "LanguageCode", "zho")
+    _sub(content, "MsgTitle", title)
+    _sub(content, "MsgDesc", desc)
+    _sub(content, "AreaCode", ",".join(codes))
+    files = {}
+    if audio is not None:
+        name = "EBDR_0001.wav"
+        aux = _sub(content, "Auxiliary")
+        _sub(aux, "AuxiliaryType", str(AUXILIARY_WAV))
+        _sub(aux, "AuxiliaryDesc", name)
+        _sub(aux, "Size", str(len(audio)))
+        files[name] = audio
+    return _tar(package_id, root, files, created)
+
+
+def build_response(
+    *,
+    source_ebrid: str,
+    dest_ebrid: str,
+    sequence: int,
+    related_ebd_id: str | None,
+    result_code: int,
+    result_desc: str,
+    created: datetime,
+) -> tuple[str, bytes]:
+    """The tar name and bytes of an EBDResponse answering the package `related_ebd_id`."""
+    if result_code not in RESULT_TEXT:
+        raise ValueError(f"ResultCode {result_code} is not 0…5")
+    package_id = ebd_id(source_ebrid, sequence)
+    root = _envelope(package_id, "EBDResponse", source_ebrid, dest_ebrid, created)
+    if related_ebd_id:
+        _sub(_sub(root, "RelatedEBD"), "EBDID", related_ebd_id)
+    body = _sub(root, "EBDResponse")
+    _sub(body, "ResultCode", str(result_code))
+    _sub(body, "ResultDesc", result_desc)
+    return _tar(package_id, root, {}, created)
+
+
+def parse_ebd(data: bytes) -> Ebd:
+    """A received package; EbdUnreadable (ResultCode 2) or EbdIncomplete (3) if refused."""
+    files = _untar(data)
+    names = [name for name in files if name.startswith("EBDB_") and name.endswith(".xml")]
+    if len(names) != 1:
+        raise EbdUnreadable(f"the tar holds {len(names)} EBDB_*.xml files, not one")
+    try:
+        root = etree.fromstring(files.pop(names[0]), _PARSER)
+    except etree.XMLSyntaxError as e:
+        raise EbdUnreadable(f"{names[0]} is not well-formed XML: {e}") from e
+    if root.tag != "EBD":
+        raise EbdUnreadable(f"the root element is {root.tag!r}, not EBD")
+    package_id = _matching(root, "EBDID", _EBDID, "41 digits starting 10 or 01")
+    if names[0] != f"EBDB_{package_id}.xml":
+        raise EbdIncomplete(f"{names[0]} does not carry EBDID {package_id}")
+    source = _matching(root, "SRC/EBRID", _EBRID, "23 digits")
+    if package_id[2:25] != source:
+        raise EbdIncomplete("EBDID does not contain the SRC EBRID")
+    dest = root.findtext("DEST/EBRID")
+    if dest is not None and not _EBRID.fullmatch(dest.strip()):
+        raise EbdIncomplete("DEST/EBRID is not 23 digits")
+    if _text(root, "EBDVersion") not in ("1.0", "1"):
+        raise EbdIncomplete("EBDVersion is not 1.0")
+    kind = _text(root, "EBDType")
+    if kind not in EBD_TYPES:
+        raise EbdIncomplete(f"EBDType {kind!r} is not a known package type")
+    body = _required(root, kind)
+    files = {n: b for n, b in files.items() if not n.startswith("EBDS_")}  # signatures unchecked
+    return Ebd(
+        ebd_id=package_id,
+        ebd_type=kind,
+        source_ebrid=source,
+        dest_ebrid=dest.strip() if dest else None,
+        time=_time(root, "EBDTime"),
+        related_ebd_id=(root.findtext("RelatedEBD/EBDID") or "").strip() or None,
+        ebm=_ebm(body, files) if kind == "EBM" else None,
+        response=_response(body) if kind == "EBDResponse" else None,
+        resources=files,
+    )
+
+
+def read_response(data: bytes) -> Response:
+    """The ResultCode and ResultDesc of a synchronous reply; EbdError if it is not one."""
+    reply = parse_ebd(data)
+    if reply.response is None:
+        raise EbdIncomplete(f"the reply is an {reply.ebd_type}, not an EBDResponse")
+    return reply.response
+
+
+def _ebm(body: etree._Element, files: Mapping[str, bytes]) -> Ebm:
+    ebm_id_ = _matching(body, "EBMID", _EBMID, "35 digits")
+    try:
+        date(int(ebm_id_[23:27]), int(ebm_id_[27:29]), int(ebm_id_[29:31]))
+    except ValueError:
+        raise EbdIncomplete(f"EBMID {ebm_id_} has no valid date in digits 24–31") from None
+    info = _required(body, "MsgBasicInfo")
+    kind = _number(info, "MsgType", range(1, 6))
+    sent = "SendTime" if info.find("SendTime") is not None else "SentTime"  # 2016 spelling
+    content = body.find("MsgContent")
+    if content is None and kind != MSG_CANCEL:
+        raise EbdIncomplete("MsgContent is missing")
+    language, title, desc, areas, aux = (
+        _content(content, files) if content is not None else (None, "", "", (), ())
+    )
+    related = (body.findtext("RelatedInfo/EBMID") or "").strip() or None
+    return Ebm(
+        ebm_id=ebm_id_,
+        msg_type=kind,
+        sender_name=_text(info, "SenderName"),
+        sender_code=_text(info, "SenderCode"),
+        send_time=_time(info, sent),
+        event_type=_matching(info, "EventType", _EVENT, "like 11B01"),
+        severity=_number(info, "Severity", range(1, 5)),
+        start=_time(info, "StartTime"),
+        end=_time(info, "EndTime"),
+        language=language,
+        title=title,
+        desc=desc,
+        area_codes=areas,
+        auxiliaries=aux,
+        related_ebm_id=related,
+    )
+
+
+def _content(
+    content: etree._Element, files: Mapping[str, bytes]
+) -> tuple[str, str, str, tuple[str, ...], tuple[Auxiliary, ...]]:
+    aux = tuple(_auxiliary(el, files) for el in content.iterfind("Auxiliary"))
+    desc = (content.findtext("MsgDesc") or "").strip()
+    if not desc and not aux:
+        raise EbdIncomplete("MsgDesc is missing and there is no Auxiliary")
+    areas = tuple(_text(content, "AreaCode").split(","))
+    bad = [code for code in areas if not _AREA.fullmatch(code)]
+    if bad:
+        raise EbdIncomplete(f"AreaCode {bad[0]!r} is not a 12-digit area code")
+    language = _text(content, "LanguageCode")
+    return language, _text(content, "MsgTitle"), desc, areas, aux
+
+
+def _auxiliary(el: etree._Element, files: Mapping[str, bytes]) -> Auxiliary:
+    name = _text(el, "AuxiliaryDesc")
+    size = _number(el, "Size", range(10**12)) if el.find("Size") is not None else None
+    if "://" not in name:
+        if name not in files:
+            raise EbdIncomplete(f"Auxiliary names {name}, which the tar does not hold")
+        if size is not None and size != len(files[name]):
+            raise EbdIncomplete(f"{name} holds {len(files[name])} bytes, Size says {size}")
+    return Auxiliary(_number(el, "AuxiliaryType", range(100)), name, size)
+
+
+def _response(body: etree._Element) -> Response:
+    code = _number(body, "ResultCode", range(6))
+    return Response(code, (body.findtext("ResultDesc") or "").strip())
+
+
+def _envelope(
+    package_id: str, kind: str, source: str, dest: str, created: datetime
+) -> etree._Element:
+    root = etree.Element("EBD")
+    _sub(root, "EBDVersion", "1.0")
+    _sub(root, "EBDID", package_id)
+    _sub(root, "EBDType", kind)
+    _sub(_sub(root, "SRC"), "EBRID", source)
+    _sub(_sub(root, "DEST"), "EBRID", dest)
+    _sub(root, "EBDTime", _format(created))
+    return root
+
+
+def _tar(
+    package_id: str, root: etree._Element, files: Mapping[str, bytes], created: datetime
+) -> tuple[str, bytes]:
+    xml = b'<?xml version="1.0" encoding="utf-8"?>\n' + etree.tostring(
+        root, encoding="utf-8", pretty_print=True
+    )
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, content in {f"EBDB_{package_id}.xml": xml, **files}.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(content), 0o644, int(created.timestamp())
+            tar.addfile(info, io.BytesIO(content))
+    return f"EBDT_{package_id}.tar", buffer.getvalue()
+
+
+def _untar(data: bytes) -> dict[str, bytes]:
+    files = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            for member in tar:
+                if not member.isfile() or "/" in member.name or "\\" in member.name:
+                    raise EbdUnreadable(f"the tar is not flat: {member.name!r}")
+                extracted = tar.extractfile(member)
+                if extracted is None or member.name in files:
+                    raise EbdUnreadable(f"cannot read {member.name!r} from the tar")
+                files[member.name] = extracted.read()
+    except (tarfile.TarError, EOFError) as e:
+        raise EbdUnreadable(f"not an uncompressed tar: {e}") from e
+    return files
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, tag)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _required(parent: etree._Element, path: str) -> etree._Element:
+    el = parent.find(path)
+    if el is None:
+        raise EbdIncomplete(f"{path} is missing")
+    return el
+
+
+def _text(parent: etree._Element, path: str) -> str:
+    text = (parent.findtext(path) or "").strip()
+    if not text:
+        raise EbdIncomplete(f"{path} is missing or empty")
+    return text
+
+
+def _matching(parent: etree._Element, path: str, pattern: re.Pattern[str], what: str) -> str:
+    text = _text(parent, path)
+    if not pattern.fullmatch(text):
+        raise EbdIncomplete(f"{path} {text!r} is not {what}")
+    return text
+
+
+def _number(parent: etree._Element, path: str, allowed: range) -> int:
+    text = _text(parent, path)
+    if not (text.isascii() and text.isdigit()) or int(text) not in allowed:
+        raise EbdIncomplete(f"{path} {text!r} is not one of {allowed.start}…{allowed.stop - 1}")
+    return int(text)
+
+
+def _time(parent: etree._Element, path: str) -> datetime:
+    text = _text(parent, path)
+    try:
+        return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING)
+    except ValueError:
+        raise EbdIncomplete(f"{path} {text!r} is not YYYY-MM-DD HH:MM:SS") from None
+
+
+def _local(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("refusing a naive datetime: EBD times are converted to Beijing time")
+    return moment.astimezone(BEIJING)
+
+
+def _format(moment: datetime) -> str:
+    return _local(moment).strftime(TIME_FORMAT)
+
+
+def _check_ebrid(value: str, what: str) -> None:
+    if not _EBRID.fullmatch(value):
+        raise ValueError(f"{what} {value!r} is not 23 digits")

@@ -1,0 +1,26 @@
+"""Shared by provider webhooks: waiting briefly for a send's result to be stored."""
+
+from __future__ import annotations
+
+import asyncio
+
+from store.db import Store
+
+STEP = 0.1
+
+
+async def provider_id_arrives(store: Store, provider_id: str, grace: float) -> bool:
+    """True once a delivery carries `provider_id`, waiting up to `grace` seconds.
+
+    A provider may call back before the batch that sent the message has stored the
+    results (Twilio does not retry callbacks): waiting a moment keeps that callback.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while True:
+        async with store.read() as tx:
+            if await tx.deliveries.provider_id_known(provider_id):
+                return True
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(STEP)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint check services install clean
+.PHONY: run test lint check services tools install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,9 @@ run: $(STAMP)
 	$(BIN)/ewb demo
 	$(BIN)/ewb serve
 
-# Start the services the tests need where they are not running, lint, type-check, run the suite.
-test: $(STAMP) services lint
+# Start the services the tests need where they are not running, install the test tools
+# (espeak-ng, Prism), lint, type-check, run the suite.
+test: $(STAMP) services tools lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -37,5 +38,8 @@ lint: $(STAMP)
 services:
 	scripts/services.sh
 
+tools:
+	scripts/test-tools.sh
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .tools .pytest_cache .mypy_cache .ruff_cache

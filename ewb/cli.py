@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from config import providers
 from config.settings import Settings, SettingsError, load_settings
 from ewb import admin, people
 from ewb.bootstrap import configure_logging, make_app
@@ -23,7 +25,23 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(settings)
     host, port = args.host or settings.host, args.port or settings.port
     print(f"ewb serving on http://{host}:{port}  (database: {settings.public()['database_url']})")
+    sandboxed = providers.sandboxed(settings)
+    if sandboxed:
+        banner = (
+            f"SANDBOX MODE: {', '.join(sandboxed)} send to the local simulators, not to"
+            " real people (run `ewb sim`; set the provider credentials to go live)"
+        )
+        print(f"\n{'!' * len(banner)}\n{banner}\n{'!' * len(banner)}\n", flush=True)
+        logging.getLogger("ewb").warning(banner)
     web.run_app(make_app(settings), host=host, port=port, print=None)
+    return 0
+
+
+def _sim(settings: Settings, args: argparse.Namespace) -> int:
+    from sim.run import serve_forever
+
+    configure_logging(settings)
+    asyncio.run(serve_forever(settings))  # until Ctrl-C (main answers 130)
     return 0
 
 
@@ -164,6 +182,8 @@ def _parser() -> argparse.ArgumentParser:
         help="author the draft as this user (checked against their permissions)",
     )
     imp.set_defaults(run=admin.cap_import)
+
+    sub.add_parser("sim", help="run the provider simulators (sandbox mode)").set_defaults(sync=_sim)
 
     sub.add_parser("settings", help="print the settings in force").set_defaults(
         run=admin.show_settings

@@ -478,6 +478,26 @@ class ResidentRepository:
             )
         )
 
+    async def profiles(self, resident_ids: list[int]) -> dict[int, tuple[str, tuple[str, ...]]]:
+        """Locale and groups of these residents: what their messages are rendered for."""
+        locales = dict(
+            (
+                await self.conn.execute(
+                    select(residents.c.id, residents.c.locale).where(
+                        residents.c.id.in_(resident_ids)
+                    )
+                )
+            ).all()
+        )
+        groups: dict[int, list[str]] = {i: [] for i in locales}
+        for rid, code in await self.conn.execute(
+            select(resident_groups.c.resident_id, resident_groups.c.group_code)
+            .where(resident_groups.c.resident_id.in_(resident_ids))
+            .order_by(resident_groups.c.group_code)
+        ):
+            groups[rid].append(code)
+        return {rid: (locale, tuple(groups[rid])) for rid, locale in locales.items()}
+
     async def count(self) -> int:
         return int(
             (await self.conn.execute(select(func.count()).select_from(residents))).scalar_one()

@@ -74,3 +74,10 @@ class TerminalRepository:
             )
             for r in rows
         ]
+
+    async def areas_of(self, terminal_ids: list[str]) -> dict[str, str]:
+        """The area code of each of these terminals."""
+        rows = await self.conn.execute(
+            select(terminals.c.id, terminals.c.area_code).where(terminals.c.id.in_(terminal_ids))
+        )
+        return {r.id: r.area_code for r in rows}

@@ -79,3 +79,26 @@ def test_unknown_key_in_the_toml_file_is_refused(
     monkeypatch.setenv("EWB_CONFIG", str(config))
     with pytest.raises(SettingsError, match="prot"):
         load_settings()
+
+
+def test_provider_secrets_are_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EWB_TWILIO_AUTH_TOKEN", "twilio-secret-token")
+    monkeypatch.setenv("EWB_BROADCAST_SECRET", "hmac-secret")
+    shown = load_settings().public()
+    assert shown["twilio_auth_token"] == "***" and shown["broadcast_secret"] == "***"
+    assert "twilio-secret-token" not in str(shown) and "hmac-secret" not in str(shown)
+    assert shown["wechat_secret"] == ""  # unset stays visibly unset
+
+
+def test_channels_without_credentials_run_in_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    from config import providers
+
+    assert providers.sandboxed(load_settings()) == ["sms (Twilio)", "wechat", "wecom", "broadcast"]
+    monkeypatch.setenv("EWB_TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("EWB_TWILIO_AUTH_TOKEN", "real-token")
+    settings = load_settings()
+    assert "sms (Twilio)" not in providers.sandboxed(settings)
+    assert providers.twilio(settings).base_url == "https://api.twilio.com"
+    assert providers.twilio(settings).status_callback == (
+        "http://127.0.0.1:8080/webhooks/twilio/status"
+    )

@@ -1,0 +1,1 @@
+"""Getting messages out: from deliveries rows to adapters and back to recorded results."""

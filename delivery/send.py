@@ -1,0 +1,170 @@
+"""Sending a set of deliveries: render once per message kind, send per channel, record.
+
+This is the step both run modes share (the fan-out engine cuts deliveries into batches
+and calls it): reload the rows, skip those already final, render each distinct message
+once, hand the channel's adapter one batch, store every result at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from channels import ebd
+from channels.base import Alert, Batch, Message, SendResult
+from channels.speech import SpeechError, speak
+from delivery.adapters import Adapters
+from ewb.services import Services
+from store.db import Tx
+from store.deliveries import Delivery
+from templates.preview import from_settings
+from templates.render import Options, Rendered, render
+from warning.model import Mode, Version, Warning
+from warning.rules import Rules
+
+log = logging.getLogger("ewb.delivery")
+
+FINAL = {"delivered", "failed", "cancelled"}
+Key = tuple[int, int, str]  # warning id, version, channel
+
+
+class Renderer:
+    """Renders each (version, template, locale, groups) once, whoever it is for."""
+
+    def __init__(self, rules: Rules, options: Options, at: datetime) -> None:
+        self.rules, self.options, self.at = rules, options, at
+        self._done: dict[tuple[int | None, int, str, str, tuple[str, ...]], Rendered] = {}
+
+    def __call__(
+        self,
+        warning: Warning,
+        version: Version,
+        template: str,
+        locale: str,
+        groups: tuple[str, ...],
+    ) -> Rendered:
+        key = (warning.id, version.number, template, locale, groups)
+        if key not in self._done:
+            self._done[key] = render(
+                warning, version, template, locale, groups, self.rules, self.at, self.options
+            )
+        return self._done[key]
+
+    @property
+    def renders(self) -> int:
+        return len(self._done)
+
+
+async def send_deliveries(
+    services: Services, adapters: Adapters, delivery_ids: Iterable[int]
+) -> list[SendResult]:
+    """Send every delivery not yet final; returns the results (also stored)."""
+    now = services.clock()
+    async with services.store.write() as tx:
+        rows = [
+            d for i in delivery_ids if (d := await tx.deliveries.get(i)) and d.state not in FINAL
+        ]
+        groups: dict[Key, list[Delivery]] = defaultdict(list)
+        for d in rows:
+            groups[(d.warning_id, d.version, d.channel)].append(d)
+        rules = await tx.rules()
+        renderer = Renderer(rules, from_settings(services.settings), now)
+        batches = [
+            await _batch(tx, key, items, renderer, services, now) for key, items in groups.items()
+        ]
+    results: list[SendResult] = []
+    for batch in batches:
+        sent = await adapters[batch.channel].send(batch)
+        async with services.store.write() as tx:
+            for result in sent:
+                await tx.deliveries.record_result(result, services.clock())
+        results.extend(sent)
+    return results
+
+
+async def _batch(
+    tx: Tx, key: Key, items: list[Delivery], renderer: Renderer, services: Services, now: datetime
+) -> Batch:
+    warning = (await tx.warnings.get(key[0])).warning
+    version = warning.version(key[1])
+    channel = key[2]
+    if channel == "broadcast":
+        return await _broadcast(tx, warning, version, items, renderer, services, now)
+    profiles = await tx.residents.profiles(
+        [int(d.recipient_id) for d in items if d.recipient_kind == "resident"]
+    )
+    messages = []
+    for d in items:
+        if d.recipient_kind == "officer":
+            template, locale, groups = "officer", "zh-CN", tuple(version.groups)
+        else:
+            template = channel
+            locale, groups = profiles.get(int(d.recipient_id), ("zh-CN", ()))
+        out = renderer(warning, version, template, locale, groups)
+        messages.append(Message(d.id, d.address, out.text, out.title))
+    return Batch(channel, tuple(messages))
+
+
+async def _broadcast(
+    tx: Tx,
+    warning: Warning,
+    version: Version,
+    items: list[Delivery],
+    renderer: Renderer,
+    services: Services,
+    now: datetime,
+) -> Batch:
+    """One package for these terminals, addressed to their own areas only."""
+    rules = renderer.rules
+    out = renderer(warning, version, "broadcast", "zh-CN", ())
+    areas_of = await tx.terminals.areas_of([d.recipient_id for d in items])
+    areas = sorted(
+        {
+            ebd.area_code_12(_division(areas_of[d.recipient_id], rules))
+            for d in items
+            if d.recipient_id in areas_of
+        }
+    )
+    hazard = rules.catalog.hazard(version.hazard)
+    org = rules.catalog.organisation(hazard.org)
+    sent = version.issued_at or now
+    local_day = sent.astimezone(rules.tz).strftime("%Y%m%d")
+    alert = Alert(
+        warning_id=warning.id or 0,
+        version=version.number,
+        event_code=hazard.event_code,
+        grade_rank=version.grade.rank,
+        sender_name=org.name["zh-CN"],
+        sender_code=f"{rules.issuer_area}{org.cap_code}",
+        sent=sent,
+        start=version.onset,
+        end=version.expires,
+        cancel=version.is_cancel,
+        exercise=version.mode is not Mode.ACTUAL,
+        sequence=await tx.next_sequence(f"ebm-{local_day}"),
+    )
+    audio = None
+    if services.settings.broadcast_tts:
+        try:
+            audio = await speak(out.text)
+        except SpeechError as e:  # the platform then speaks MsgDesc itself
+            log.error("no speech for warning %s v%s: %s", warning.id, version.number, e)
+    messages = tuple(Message(d.id, d.address, out.text, out.title) for d in items)
+    return Batch(
+        "broadcast",
+        messages,
+        alert=alert,
+        areas=tuple(areas),
+        audio=audio,
+        sequence=await tx.next_sequence("ebd"),
+    )
+
+
+def _division(code: str, rules: Rules) -> str:
+    """The nearest administrative division of an area (an extra area's parent)."""
+    for candidate in rules.areas.ancestors(code):
+        if candidate.isdigit():
+            return candidate
+    return code

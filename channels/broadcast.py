@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import aiohttp
 
-from channels import ebd, speech
+from channels import ebd, ebd_read, speech
 from channels.base import Batch, Outcome, SendResult
 from config.providers import Broadcast
 
@@ -159,7 +159,7 @@ class BroadcastAdapter:
         try:
             if body is None:
                 raise ebd.EbdUnreadable("the reply is larger than 1 MiB")
-            reply = ebd.parse_ebd(body)
+            reply = ebd_read.parse_ebd(body)
             if reply.response is None:
                 raise ebd.EbdIncomplete(f"the reply is an {reply.ebd_type}, not an EBDResponse")
             if reply.related_ebd_id not in (None, sent_id):

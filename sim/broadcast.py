@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from channels import ebd
+from channels import ebd, ebd_read
 from channels.broadcast import ack_signature
 from config.data import EXTRA_AREAS_CSV, TERMINALS_SAMPLE_CSV, read_csv, read_divisions
 from config.providers import broadcast, webhook_url
@@ -129,7 +129,7 @@ async def _receive(request: web.Request) -> web.Response:
         code, desc = 2, "no multipart/form-data part named file"
     else:
         try:
-            parsed = ebd.parse_ebd(data)
+            parsed = ebd_read.parse_ebd(data)
             code, desc = 1, ebd.RESULT_TEXT[1]
         except ebd.EbdError as e:
             code, desc = e.result_code, str(e)

@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from channels import ebd
+from channels import ebd, ebd_read
 from channels.base import Alert, Batch, Message, Outcome, SendResult
 from channels.broadcast import BroadcastAdapter, ack_signature
 from config.providers import SANDBOX_BROADCAST_SECRET, broadcast
@@ -496,14 +496,14 @@ async def test_the_simulator_refuses_malformed_packages(
     reply = await _post_file(url, tar)
     assert reply.status == 200
     assert reply.content_type == "application/x-tar"
-    answer = ebd.parse_ebd(reply.body)
+    answer = ebd_read.parse_ebd(reply.body)
     assert reply.disposition == f"attachment; filename=EBDT_{answer.ebd_id}.tar"
     assert answer.response is not None and answer.response.result_code == code
     assert answer.response.result_desc
     assert [p.result_code for p in app[PACKAGES]] == [code]
     # A refused package is never broadcast: the next, sound one is the only one acked.
     sound = await _post_file(url, good_package()[1])
-    assert ebd.read_response(sound.body).result_code == 1
+    assert ebd_read.read_response(sound.body).result_code == 1
 
     async def acked() -> bool:
         return len(app[ACKS]) >= 1
@@ -515,9 +515,9 @@ async def test_the_simulator_refuses_malformed_packages(
 async def test_the_simulator_needs_the_file_part(lone_sim: tuple[str, web.Application]) -> None:
     url, app = lone_sim
     wrong_part = await _post_file(url, good_package()[1], name="package")
-    assert ebd.read_response(wrong_part.body).result_code == 2
+    assert ebd_read.read_response(wrong_part.body).result_code == 2
     not_multipart = await _post(url, good_package()[1])
-    assert ebd.read_response(not_multipart.body).result_code == 2
+    assert ebd_read.read_response(not_multipart.body).result_code == 2
     assert [p.result_code for p in app[PACKAGES]] == [2, 2]
 
 
@@ -526,7 +526,7 @@ async def test_the_simulator_answers_with_the_related_ebd(
 ) -> None:
     url, _ = lone_sim
     name, tar = good_package(sequence=77)
-    answer = ebd.parse_ebd((await _post_file(url, tar)).body)
+    answer = ebd_read.parse_ebd((await _post_file(url, tar)).body)
     assert answer.related_ebd_id == name.removeprefix("EBDT_").removesuffix(".tar")
     assert answer.source_ebrid == "43209210000000103010101"
     assert answer.dest_ebrid == SOURCE

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from channels import ebd
+from channels import ebd, ebd_read
 from channels.base import Alert, Batch, Message, Outcome, SendResult
 from channels.broadcast import BroadcastAdapter
 from config.providers import Broadcast
@@ -119,7 +119,7 @@ async def platform() -> AsyncIterator[Platform]:
         state.received.append((part.filename or "", part.headers["Content-Type"], tar))
         if state.hang:
             await asyncio.wait_for(state.released.wait(), 10)
-        return state.answer(ebd.parse_ebd(tar).ebd_id)
+        return state.answer(ebd_read.parse_ebd(tar).ebd_id)
 
     app = web.Application()
     app.router.add_post("/receive/ebd.htm", receive)
@@ -246,7 +246,7 @@ async def test_the_package_is_a_multipart_file_part_carrying_the_batch(
 ) -> None:
     await adapter(platform.url, session).send(batch())
     filename, content_type, tar = platform.received[0]
-    parsed = ebd.parse_ebd(tar)
+    parsed = ebd_read.parse_ebd(tar)
     assert filename == f"EBDT_{parsed.ebd_id}.tar"
     assert content_type == "application/x-tar"
     assert parsed.ebd_id == "10" + SOURCE + "0000000000000017"
@@ -263,7 +263,7 @@ async def test_batch_audio_travels_as_a_wav_auxiliary(
 ) -> None:
     audio = b"RIFF" + bytes(64)
     await adapter(platform.url, session).send(batch(audio=audio))
-    parsed = ebd.parse_ebd(platform.received[0][2])
+    parsed = ebd_read.parse_ebd(platform.received[0][2])
     assert parsed.ebm is not None
     assert parsed.ebm.auxiliaries == (ebd.Auxiliary(3, "EBDR_0001.wav", len(audio)),)
     assert parsed.resources["EBDR_0001.wav"] == audio

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lxml import etree
 
-from channels import ebd
+from channels import ebd, ebd_read
 from channels.base import Alert
 from channels.broadcast import ack_signature, ack_signature_valid
 from sim.broadcast import load_terminals
@@ -155,7 +155,7 @@ def test_built_package_is_flat_and_uncompressed() -> None:
 
 
 def test_example_package_parses() -> None:
-    parsed = ebd.parse_ebd(example_tar())
+    parsed = ebd_read.parse_ebd(example_tar())
     assert (parsed.ebd_id, parsed.ebd_type) == (EXAMPLE_ID, "EBM")
     assert (parsed.source_ebrid, parsed.dest_ebrid) == (SOURCE, DEST)
     assert parsed.time == datetime(2025, 7, 14, 10, 0, 5, tzinfo=TZ)
@@ -174,7 +174,7 @@ def test_example_package_parses() -> None:
 
 def test_round_trip_with_audio() -> None:
     audio = b"RIFF" + bytes(1000)
-    parsed = ebd.parse_ebd(example_build(audio=audio)[1])
+    parsed = ebd_read.parse_ebd(example_build(audio=audio)[1])
     assert parsed.ebm is not None
     assert parsed.ebm.auxiliaries == (ebd.Auxiliary(ebd.AUXILIARY_WAV, "EBDR_0001.wav", 1004),)
     assert ebd.AUXILIARY_WAV == 3
@@ -217,7 +217,7 @@ def test_times_are_written_in_beijing_local_time() -> None:
     ids=["red", "orange", "yellow", "blue"],
 )
 def test_severity_is_five_minus_the_grade_rank(grade_rank: int, severity: int) -> None:
-    parsed = ebd.parse_ebd(example_build(alert=replace(ALERT, grade_rank=grade_rank))[1])
+    parsed = ebd_read.parse_ebd(example_build(alert=replace(ALERT, grade_rank=grade_rank))[1])
     assert parsed.ebm is not None and parsed.ebm.severity == severity
 
 
@@ -234,7 +234,7 @@ def test_unknown_grade_is_refused(grade_rank: int) -> None:
 )
 def test_msg_type(cancel: bool, exercise: bool, msg_type: int) -> None:
     alert = replace(ALERT, cancel=cancel, exercise=exercise)
-    parsed = ebd.parse_ebd(example_build(alert=alert)[1])
+    parsed = ebd_read.parse_ebd(example_build(alert=alert)[1])
     assert parsed.ebm is not None and parsed.ebm.msg_type == msg_type
 
 
@@ -243,7 +243,7 @@ def test_area_codes_are_twelve_digits_comma_joined_once_each() -> None:
     _, tar = example_build(areas=areas)
     xml = etree.fromstring(members(tar)[f"EBDB_{EXAMPLE_ID}.xml"])
     assert xml.findtext("EBM/MsgContent/AreaCode") == "320921000000,320921101000,320921101001"
-    parsed = ebd.parse_ebd(tar)
+    parsed = ebd_read.parse_ebd(tar)
     assert parsed.ebm is not None
     assert parsed.ebm.area_codes == ("320921000000", "320921101000", "320921101001")
 
@@ -309,7 +309,7 @@ def test_unbuildable_packages_are_refused(change: dict[str, object], message: st
 
 def test_related_ebm_id_goes_into_related_info() -> None:
     related = SOURCE + "202507140001"
-    parsed = ebd.parse_ebd(
+    parsed = ebd_read.parse_ebd(
         example_build(alert=replace(ALERT, cancel=True, sequence=2), related_ebm_id=related)[1]
     )
     assert parsed.ebm is not None
@@ -392,7 +392,7 @@ REFUSALS = {
 @pytest.mark.parametrize(("package", "code"), REFUSALS.values(), ids=REFUSALS.keys())
 def test_malformed_packages_are_refused_with_their_result_code(package: bytes, code: int) -> None:
     with pytest.raises(ebd.EbdError) as refused:
-        ebd.parse_ebd(package)
+        ebd_read.parse_ebd(package)
     assert refused.value.result_code == code
 
 
@@ -402,7 +402,7 @@ def test_lenient_where_senders_differ() -> None:
         .replace("<EBDVersion>1.0<", "<EBDVersion>1<")
         .replace("SendTime>", "SentTime>")
     )
-    parsed = ebd.parse_ebd(example_tar(lenient))
+    parsed = ebd_read.parse_ebd(example_tar(lenient))
     assert parsed.ebm is not None and parsed.ebm.send_time == SENT
 
 
@@ -410,7 +410,7 @@ def test_cancel_may_omit_its_content() -> None:
     start = EXAMPLE_EBM.index("<MsgContent>")
     end = EXAMPLE_EBM.index("</MsgContent>") + len("</MsgContent>")
     cancel = EXAMPLE_EBM[:start] + EXAMPLE_EBM[end:]
-    parsed = ebd.parse_ebd(example_tar(cancel.replace("<MsgType>1<", "<MsgType>2<")))
+    parsed = ebd_read.parse_ebd(example_tar(cancel.replace("<MsgType>1<", "<MsgType>2<")))
     assert parsed.ebm is not None
     assert (parsed.ebm.msg_type, parsed.ebm.area_codes) == (2, ())
 
@@ -419,7 +419,7 @@ def test_example_reply_reads_and_builds_back() -> None:
     reply_id = "10532092110100001030101010000000000000001"
     assert ebd.ebd_id(DEST, 1) == reply_id
     received = tar_of({f"EBDB_{reply_id}.xml": EXAMPLE_REPLY.encode()})
-    assert ebd.read_response(received) == ebd.Response(1, "接收解析及数据校验成功")
+    assert ebd_read.read_response(received) == ebd.Response(1, "接收解析及数据校验成功")
     name, built = ebd.build_response(
         source_ebrid=DEST,
         dest_ebrid=SOURCE,
@@ -431,7 +431,7 @@ def test_example_reply_reads_and_builds_back() -> None:
     )
     assert name == f"EBDT_{reply_id}.tar"
     assert canonical(members(built)[f"EBDB_{reply_id}.xml"]) == canonical(EXAMPLE_REPLY.encode())
-    assert ebd.parse_ebd(built).related_ebd_id == EXAMPLE_ID
+    assert ebd_read.parse_ebd(built).related_ebd_id == EXAMPLE_ID
 
 
 @pytest.mark.parametrize("code", [0, 1, 2, 3, 4, 5])
@@ -445,12 +445,12 @@ def test_every_result_code_round_trips(code: int) -> None:
         result_desc=ebd.RESULT_TEXT[code],
         created=SENT,
     )
-    assert ebd.read_response(built) == ebd.Response(code, ebd.RESULT_TEXT[code])
+    assert ebd_read.read_response(built) == ebd.Response(code, ebd.RESULT_TEXT[code])
 
 
 def test_an_ebm_is_not_a_response() -> None:
     with pytest.raises(ebd.EbdIncomplete, match="not an EBDResponse"):
-        ebd.read_response(example_tar())
+        ebd_read.read_response(example_tar())
 
 
 def test_ack_signature_binds_secret_timestamp_and_body() -> None:

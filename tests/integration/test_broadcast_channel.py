@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import socket
 import tarfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from ewb.services import Services
 from sim.broadcast import ACK_GATE, ACKS, PACKAGES, create_app, load_terminals
 from store.tables import delivery_events
 from tests.integration.conftest import FakeClock
+from tests.integration.servers import bound_socket, start
 from tests.support import TZ
 
 ONLINE_VILLAGE = "33209211010050314010000"  # 新中居委会IP音柱1, 320921101005
@@ -39,19 +39,6 @@ ONLINE_HARBOUR = "33209211010000314020000"  # 陈家港渔港大喇叭1, extra a
 OFFLINE = "33209211010050314020000"  # 新中居委会IP音柱2, offline
 TITLE = "响水县气象台发布台风红色预警信号"
 TEXT = "预计未来12小时内陈家港镇将受台风严重影响，风力12级以上，请立即停止户外活动。"
-
-
-def _socket() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-async def _serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    return runner
 
 
 @dataclass
@@ -67,7 +54,7 @@ class Stack:
 @pytest.fixture
 async def stack(settings: Settings) -> AsyncIterator[Stack]:
     """ewb and the simulator (with the sample terminals) serving, wired to each other."""
-    ewb_sock, sim_sock = _socket(), _socket()
+    ewb_sock, sim_sock = bound_socket(), bound_socket()
     ewb_url = f"http://127.0.0.1:{ewb_sock.getsockname()[1]}"
     wired = load_settings(
         database_url=settings.database_url,
@@ -78,9 +65,9 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
     )
     # The simulator signs with the real time; ewb's clock stands still near it.
     clock = FakeClock(datetime.now(TZ))
-    ewb = await _serve(make_app(wired, clock, scheduler=False), ewb_sock)
+    ewb = await start(make_app(wired, clock, scheduler=False), ewb_sock)
     sim_app = create_app(wired, load_terminals())
-    sim = await _serve(sim_app, sim_sock)
+    sim = await start(sim_app, sim_sock)
     async with aiohttp.ClientSession() as session:
         adapter = BroadcastAdapter(broadcast(wired), session, clock)
         yield Stack(wired, clock, ewb_url, sim_app, session, adapter)
@@ -393,16 +380,16 @@ async def test_without_a_secret_no_ack_is_believed(
 @pytest.fixture
 async def lone_sim(tmp_path: Path) -> AsyncIterator[tuple[str, web.Application]]:
     """The simulator with the sample terminals; its acks go to a port nobody listens on."""
-    with _socket() as nobody:
+    with bound_socket() as nobody:
         nowhere = f"http://127.0.0.1:{nobody.getsockname()[1]}"
-    sim_sock = _socket()
+    sim_sock = bound_socket()
     lone = load_settings(
         var_dir=tmp_path,
         public_base_url=nowhere,
         sim_broadcast_port=sim_sock.getsockname()[1],
     )
     app = create_app(lone, load_terminals(), ack_delay=0)
-    runner = await _serve(app, sim_sock)
+    runner = await start(app, sim_sock)
     yield f"http://127.0.0.1:{sim_sock.getsockname()[1]}/ebd", app
     await runner.cleanup()
 
@@ -540,9 +527,9 @@ async def test_the_simulator_answers_with_the_related_ebd(
 async def test_simulated_faults_reach_the_adapter_as_retryable(
     tmp_path: Path, fault: dict[str, float], wait: float, code: str
 ) -> None:
-    sock = _socket()
+    sock = bound_socket()
     faulty = load_settings(var_dir=tmp_path, sim_broadcast_port=sock.getsockname()[1], **fault)
-    runner = await _serve(create_app(faulty), sock)
+    runner = await start(create_app(faulty), sock)
     batch = Batch("broadcast", (Message(1, ONLINE_VILLAGE, TEXT, TITLE),), GOOD, ("320921",))
     async with aiohttp.ClientSession() as session:
         adapter = BroadcastAdapter(broadcast(faulty), session, lambda: GOOD.sent, timeout=wait)

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from config.settings import Settings, load_settings
 from delivery.adapters import build_adapters
@@ -28,29 +25,13 @@ from sim.run import simulators
 from subscribers.residents import Resident
 from subscribers.terminals import Terminal
 from tests.integration.conftest import FakeClock, token_of
+from tests.integration.servers import bound_socket, serve
 from tests.support import TZ
 from warning.grades import Grade
 
 VILLAGE = "320921101001"  # a village of 陈家港镇
 PHONE = "+8613912345678"
 ENDPOINT = "33209211010010314010000"
-
-
-def bound() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@asynccontextmanager
-async def running(app: web.Application, sock: socket.socket) -> AsyncIterator[None]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 async def issue_red_typhoon(http: aiohttp.ClientSession, api: str, now: datetime) -> int:
@@ -92,8 +73,8 @@ async def states(services: Services, ids: dict[str, int]) -> dict[str, str]:
 
 
 async def test_one_resident_one_officer_and_one_terminal_are_reached(settings: Settings) -> None:
-    app_sock = bound()
-    sims = {name: bound() for name in ("twilio", "wechat", "broadcast")}
+    app_sock = bound_socket()
+    sims = {name: bound_socket() for name in ("twilio", "wechat", "broadcast")}
     now = datetime.now(TZ).replace(microsecond=0)
     wired = load_settings(
         database_url=settings.database_url,
@@ -121,7 +102,7 @@ async def reach_all_three(
     sims: dict[str, socket.socket],
 ) -> None:
     async with (
-        running(make_app(wired, clock, scheduler=False), app_sock),
+        serve(make_app(wired, clock, scheduler=False), app_sock),
         simulators(wired, terminals=[(ENDPOINT, "320921101001", True)], sockets=sims) as apps,
         aiohttp.ClientSession() as http,
     ):

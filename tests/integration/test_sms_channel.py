@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import socket
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from store.tables import delivery_events
 from subscribers.channels import DEFAULT_ORDER
 from subscribers.residents import Resident
 from tests.integration.conftest import FakeClock
+from tests.integration.servers import bound_socket, serve
 from tests.support import CHENJIAGANG_VILLAGE, NOW
 from warning.grades import Grade
 
@@ -36,24 +36,6 @@ PHONE = "+8613812345678"
 OTHER = "+8613987654321"
 STATUS_PATH = "/webhooks/twilio/status"
 T = TypeVar("T")
-
-
-def bound_socket() -> socket.socket:
-    """A listening address taken now, so no other process can take its port meanwhile."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@asynccontextmanager
-async def serve(app: web.Application, sock: socket.socket) -> AsyncIterator[None]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    try:
-        yield
-    finally:
-        await runner.cleanup()
 
 
 async def bounded(awaitable: Awaitable[T]) -> T:

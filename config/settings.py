@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     sim_invalid_share: float = Field(ge=0, le=1)
     sim_rate_429: float = Field(ge=0, le=1)
     sim_rate_500: float = Field(ge=0, le=1)
+    batch_size: int = Field(ge=1, le=10000)
+    claim_chunk: int = Field(ge=1, le=1000)
+    runner_batches: int = Field(ge=1, le=64)
+    runner_poll_seconds: float = Field(gt=0)
+    retry_base_seconds: float = Field(gt=0)
+    retry_max_seconds: float = Field(gt=0)
+    retry_max_age_seconds: float = Field(gt=0)
+    rate_limits: dict[str, float]
 
     @field_validator("timezone")
     @classmethod

@@ -8,14 +8,18 @@ once, hand the channel's adapter one batch, store every result at once.
 from __future__ import annotations
 
 import logging
+import random
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
 from channels import ebd
-from channels.base import Alert, Batch, Message, SendResult
+from channels.base import Alert, Batch, Message, Outcome, SendResult
 from channels.speech import SpeechError, speak
 from delivery.adapters import Adapters
+from delivery.fallback import fall_back
+from delivery.ratelimit import RateLimiter
+from delivery.retry import retry_at
 from ewb.services import Services
 from store.db import Tx
 from store.deliveries import Delivery
@@ -25,8 +29,8 @@ from warning.model import Mode, Version, Warning
 from warning.rules import Rules
 
 log = logging.getLogger("ewb.delivery")
+_RNG = random.Random()
 
-FINAL = {"delivered", "failed", "cancelled"}
 Key = tuple[int, int, str]  # warning id, version, channel
 
 
@@ -58,30 +62,86 @@ class Renderer:
 
 
 async def send_deliveries(
-    services: Services, adapters: Adapters, delivery_ids: Iterable[int]
+    services: Services,
+    adapters: Adapters,
+    delivery_ids: Iterable[int],
+    limiter: RateLimiter | None = None,
 ) -> list[SendResult]:
-    """Send every delivery not yet final; returns the results (also stored)."""
+    """Claim the given deliveries that are still pending, send them, store the results."""
+    async with services.store.write() as tx:
+        pending = [
+            d.id for d in await tx.deliveries.many(list(delivery_ids)) if d.state == "pending"
+        ]
+        claimed = await tx.batches.claim_ids(pending, services.clock())
+    return await send_claimed(services, adapters, claimed, limiter)
+
+
+async def send_claimed(
+    services: Services,
+    adapters: Adapters,
+    delivery_ids: list[int],
+    limiter: RateLimiter | None = None,
+) -> list[SendResult]:
+    """Send deliveries already marked `sending`: render each kind of message once, one
+    adapter batch per channel, results (retries, fallbacks) stored per batch."""
+    if not delivery_ids:
+        return []
     now = services.clock()
     async with services.store.write() as tx:
-        rows = [
-            d for i in delivery_ids if (d := await tx.deliveries.get(i)) and d.state not in FINAL
-        ]
+        rows = await tx.deliveries.many(delivery_ids)
         groups: dict[Key, list[Delivery]] = defaultdict(list)
         for d in rows:
             groups[(d.warning_id, d.version, d.channel)].append(d)
-        rules = await tx.rules()
-        renderer = Renderer(rules, from_settings(services.settings), now)
+        renderer = Renderer(await tx.rules(), from_settings(services.settings), now)
         batches = [
             await _batch(tx, key, items, renderer, services, now) for key, items in groups.items()
         ]
+    by_id = {d.id: d for d in rows}
     results: list[SendResult] = []
     for batch in batches:
+        if limiter is not None:
+            await limiter.acquire(batch.channel, len(batch.messages))
         sent = await adapters[batch.channel].send(batch)
-        async with services.store.write() as tx:
-            for result in sent:
-                await tx.deliveries.record_result(result, services.clock())
+        await record(services, sent, by_id)
         results.extend(sent)
     return results
+
+
+async def record(services: Services, results: list[SendResult], by_id: dict[int, Delivery]) -> None:
+    """Store results: retryable ones come back later, a permanent failure moves the
+    person to their next channel; nobody left is then on the unreachable list."""
+    settings = services.settings
+    async with services.store.write() as tx:
+        now = services.clock()
+        for result in results:
+            delivery = by_id[result.delivery_id]
+            retry = None
+            if result.outcome is Outcome.RETRYABLE:
+                retry = retry_at(
+                    now,
+                    await _created(tx, delivery.id),
+                    delivery.attempts + 1,
+                    base=settings.retry_base_seconds,
+                    cap=settings.retry_max_seconds,
+                    max_age=settings.retry_max_age_seconds,
+                    rng=_RNG,
+                    hint=result.retry_after,
+                )
+            await tx.deliveries.record_result(result, now, retry)
+            gave_up = result.outcome is Outcome.PERMANENT or (
+                result.outcome is Outcome.RETRYABLE and retry is None
+            )
+            if gave_up and await fall_back(tx, delivery, now) is None:
+                log.info(
+                    "delivery %s (%s %s) failed; no channel left",
+                    delivery.id,
+                    delivery.recipient_kind,
+                    delivery.channel,
+                )
+
+
+async def _created(tx: Tx, delivery_id: int) -> datetime:
+    return (await tx.deliveries.created_at([delivery_id]))[delivery_id]
 
 
 async def _batch(

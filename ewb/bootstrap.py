@@ -73,6 +73,7 @@ def make_app(
     from web.app import init_app
 
     app = init_app(partial(build_services, settings, clock))
-    if scheduler:
+    if scheduler:  # the embedded mode's background work: timers and the delivery runner
         app.cleanup_ctx.append(jobs.scheduler_ctx)
+        app.cleanup_ctx.append(jobs.runner_ctx)
     return app

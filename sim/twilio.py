@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import random
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -106,8 +106,12 @@ class Callbacks:
 
     async def wait_for(self, count: int) -> list[Posted]:
         """Wait until at least `count` webhooks have been posted and answered."""
+        return await self.wait_until(lambda posted: len(posted) >= count)
+
+    async def wait_until(self, done: Callable[[list[Posted]], bool]) -> list[Posted]:
+        """Wait until the webhooks posted so far satisfy `done`."""
         async with self._changed:
-            await self._changed.wait_for(lambda: len(self.posted) >= count)
+            await self._changed.wait_for(lambda: done(self.posted))
             return list(self.posted)
 
     async def add(self, posted: Posted) -> None:
@@ -128,7 +132,17 @@ class _State:
     count: int = 0
 
 
+@dataclass
+class Faults:
+    """Fault injection, starting from the settings; tests change it while running."""
+
+    latency_ms: float = 0.0
+    rate_429: float = 0.0
+    rate_500: float = 0.0
+
+
 SENT = web.AppKey("sent", list[Received])
+FAULTS = web.AppKey("faults", Faults)
 CALLBACKS = web.AppKey("callbacks", Callbacks)
 _STATE = web.AppKey("state", _State)
 
@@ -140,6 +154,7 @@ def create_app(
     app = web.Application()
     app[_STATE] = _State(twilio(settings), settings, random.Random(seed), seed, callback_delay)
     app[SENT] = []
+    app[FAULTS] = Faults(settings.sim_latency_ms, settings.sim_rate_429, settings.sim_rate_500)
     app[CALLBACKS] = Callbacks()
     app.cleanup_ctx.append(_session_ctx)
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", _create_message)
@@ -199,8 +214,8 @@ def _authorised(request: web.Request, config: Twilio) -> bool:
 
 async def _create_message(request: web.Request) -> web.Response:
     state = request.app[_STATE]
-    settings, config = state.settings, state.config
-    await asyncio.sleep(settings.sim_latency_ms / 1000)
+    settings, config, faults = state.settings, state.config, request.app[FAULTS]
+    await asyncio.sleep(faults.latency_ms / 1000)
     if not _authorised(request, config):
         return _error(401, 20003, "Authenticate")
     if request.match_info["sid"] != config.account_sid:
@@ -213,10 +228,10 @@ async def _create_message(request: web.Request) -> web.Response:
         status, text, content_type = EDGE_ANSWERS[to]
         sent.append(Received(to, from_, body, callback, status))
         return web.Response(status=status, text=text, content_type=content_type)
-    if state.rng.random() < settings.sim_rate_429:
+    if state.rng.random() < faults.rate_429:
         sent.append(Received(to, from_, body, callback, 429, 20429))
         return _error(429, 20429, "Too Many Requests")
-    if state.rng.random() < settings.sim_rate_500:
+    if state.rng.random() < faults.rate_500:
         sent.append(Received(to, from_, body, callback, 500, 20500))
         return _error(500, 20500, "An internal server error has occurred")
     refusal = _refusal(to, body, settings)

@@ -13,9 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store.areas import AreaRepository
 from store.audit import AuditRepository
+from store.batches import BatchRepository
 from store.deliveries import DeliveryRepository
 from store.engine import WRITE
+from store.fanout import FanoutRepository
 from store.outbox import OutboxRepository
+from store.progress import ProgressRepository
 from store.recipients import RecipientRepository
 from store.residents import ResidentRepository
 from store.tables import sequences
@@ -33,8 +36,11 @@ class Tx:
         self.conn = conn
         self.areas = AreaRepository(conn)
         self.audit = AuditRepository(conn)
+        self.batches = BatchRepository(conn)
+        self.fanout = FanoutRepository(conn)
         self.deliveries = DeliveryRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.progress = ProgressRepository(conn)
         self.recipients = RecipientRepository(conn)
         self.residents = ResidentRepository(conn)
         self.terminals = TerminalRepository(conn)

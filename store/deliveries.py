@@ -40,6 +40,9 @@ class Delivery:
     attempts: int
     provider_id: str | None
     last_error: str | None
+    priority: int = 0
+    next_attempt_at: datetime | None = None
+    resent_after_crash: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,16 +137,26 @@ class DeliveryRepository:
         ).first()
         return _delivery(row) if row else None
 
-    async def record_result(self, result: SendResult, now: datetime) -> None:
-        """Store what the provider answered to one send attempt, as state and an event."""
+    async def record_result(
+        self, result: SendResult, now: datetime, retry_at: datetime | None = None
+    ) -> None:
+        """Store what the provider answered to one send attempt, as state and an event.
+
+        A retryable answer with `retry_at` puts the delivery back to `pending` until then;
+        without it (the retry window is over) the delivery has failed.
+        """
         values: dict[str, object] = {"attempts": deliveries.c.attempts + 1, "updated_at": now}
         if result.outcome is Outcome.ACCEPTED:
-            values.update(state="sent", provider_id=result.provider_id, last_error=None)
+            values.update(
+                state="sent", provider_id=result.provider_id, last_error=None, next_attempt_at=None
+            )
             event = "sent"
         else:
             values["last_error"] = f"{result.code}: {result.detail}"
-            if result.outcome is Outcome.PERMANENT:
-                values["state"] = "failed"
+            if result.outcome is Outcome.RETRYABLE and retry_at is not None:
+                values.update(state="pending", next_attempt_at=retry_at)
+            else:
+                values.update(state="failed", next_attempt_at=None)
             event = "failed"
         await self.conn.execute(
             update(deliveries).where(deliveries.c.id == result.delivery_id).values(values)
@@ -151,6 +164,57 @@ class DeliveryRepository:
         await self.append(
             result.delivery_id, event, now, result.code, result.detail, move_state=False
         )
+
+    async def many(self, delivery_ids: list[int]) -> list[Delivery]:
+        rows = await self.conn.execute(
+            select(deliveries).where(deliveries.c.id.in_(delivery_ids)).order_by(deliveries.c.id)
+        )
+        return [_delivery(r) for r in rows]
+
+    async def created_at(self, delivery_ids: list[int]) -> dict[int, datetime]:
+        rows = await self.conn.execute(
+            select(deliveries.c.id, deliveries.c.created_at).where(
+                deliveries.c.id.in_(delivery_ids)
+            )
+        )
+        return {r.id: r.created_at for r in rows}
+
+    async def channels_tried(
+        self, warning_id: int, version: int, kind: str, recipient_id: str
+    ) -> set[str]:
+        rows = await self.conn.execute(
+            select(deliveries.c.channel).where(
+                deliveries.c.warning_id == warning_id,
+                deliveries.c.version == version,
+                deliveries.c.recipient_kind == kind,
+                deliveries.c.recipient_id == recipient_id,
+            )
+        )
+        return {r.channel for r in rows}
+
+    async def add_fallback(
+        self, failed: Delivery, channel: str, address: str, priority: int, now: datetime
+    ) -> int:
+        """The same person on their next channel, due now (the retry sweep sends it)."""
+        result = await self.conn.execute(
+            insert(deliveries).values(
+                warning_id=failed.warning_id,
+                version=failed.version,
+                recipient_kind=failed.recipient_kind,
+                recipient_id=failed.recipient_id,
+                channel=channel,
+                address=address,
+                state="pending",
+                attempts=0,
+                priority=priority,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        delivery_id = int(result.inserted_primary_key[0])
+        await self.append(delivery_id, "queued", now, None, f"fallback from {failed.channel}")
+        return delivery_id
 
     async def has_event(self, delivery_id: int, event: str) -> bool:
         return bool(
@@ -195,10 +259,11 @@ class DeliveryRepository:
             ).scalar_one()
             if STATE_RANK[state] <= STATE_RANK[current]:
                 return  # callbacks arrive out of order: never move a delivery backwards
+            values: dict[str, object] = {"state": state, "updated_at": at}
+            if event == "failed" and provider_code:
+                values["last_error"] = f"{provider_code}: {detail}" if detail else provider_code
             await self.conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == delivery_id)
-                .values(state=state, updated_at=at)
+                update(deliveries).where(deliveries.c.id == delivery_id).values(**values)
             )
 
     async def events(self, delivery_id: int) -> list[Event]:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.types import TypeDecorator
 
 
@@ -203,6 +204,7 @@ outbox = Table(
     Column("event", String(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime),
+    Column("summary", JSON),  # what planning found: recipients per kind and channel
 )
 
 sequences = Table(
@@ -301,6 +303,12 @@ deliveries = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Grade rank × 10, + 1 for officers and terminals: red first, the relays before residents.
+    Column("priority", Integer, nullable=False, server_default="0"),
+    # Set for retries and fallbacks (picked up by the retry sweep); None while in a batch.
+    Column("next_attempt_at", UTCDateTime, index=True),
+    # The delivery was being sent when its worker died, and was sent again.
+    Column("resent_after_crash", Boolean, nullable=False, server_default=sa_false()),
     UniqueConstraint(
         "warning_id",
         "version",
@@ -309,6 +317,25 @@ deliveries = Table(
         "channel",
         name="uq_deliveries_once",
     ),
+)
+
+# A slice of a version's deliveries (one recipient kind and channel, ids first..last) that
+# one worker sends; Celery tasks carry batch ids. Retries go by the sweep, not by batches.
+delivery_batches = Table(
+    "delivery_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("warning_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("recipient_kind", String(10), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("first_id", Integer, nullable=False),
+    Column("last_id", Integer, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("state", String(10), nullable=False, index=True),  # pending running done cancelled
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
 )
 
 # Append-only: every attempt, provider callback, acknowledgement and playback.

@@ -124,6 +124,20 @@ class UserRepository:
             OfficerRow(r.username, r.name, r.phone, r.wecom_id, frozenset(r.areas)) for r in rows
         ]
 
+    async def officer(self, username: str) -> OfficerRow | None:
+        row = (
+            await self.conn.execute(
+                select(users).where(
+                    users.c.username == username, users.c.role == Role.INFO_OFFICER.value
+                )
+            )
+        ).first()
+        return (
+            OfficerRow(row.username, row.name, row.phone, row.wecom_id, frozenset(row.areas))
+            if row
+            else None
+        )
+
     async def set_password(self, username: str, password_hash: str) -> bool:
         result = await self.conn.execute(
             update(users).where(users.c.username == username).values(password_hash=password_hash)

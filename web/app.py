@@ -12,6 +12,7 @@ from web import (
     auth,
     cap_api,
     people_api,
+    progress_api,
     residents_api,
     warnings_api,
     webhooks_broadcast,
@@ -40,6 +41,7 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         audit_api,
         residents_api,
         people_api,
+        progress_api,
         webhooks_twilio,
         webhooks_broadcast,
     ):

@@ -19,7 +19,7 @@ from warning.model import State, Version, Warning
 from warning.rules import Rules
 from web.errors import HttpError
 from web.json_body import int_param, json_object, path_id
-from web.keys import actor, services
+from web.keys import actor, services, wake_runner
 from web.responses import json_response
 from web.serialize import version_json, warning_json
 
@@ -124,7 +124,9 @@ async def redraft(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/warnings/{id}/issue")
 async def issue(request: web.Request) -> web.Response:
-    return await _command(request, "issue", commands.issue, needs_sequence=True)
+    response = await _command(request, "issue", commands.issue, needs_sequence=True)
+    wake_runner(request)  # the outbox row is committed: fan out now
+    return response
 
 
 @routes.post("/api/v1/warnings/{id}/revisions")

@@ -16,11 +16,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.sms import event_for_status
 from config import providers
+from delivery.fallback import fall_back
 from subscribers.phones import BadPhone, mask, normalise
 from subscribers.replies import Reply, classify
 from web.callbacks import provider_id_arrives
 from web.errors import HttpError
-from web.keys import services
+from web.keys import services, wake_runner
 
 log = logging.getLogger("ewb.web.twilio")
 
@@ -79,6 +80,9 @@ async def message_status(request: web.Request) -> web.Response:
             await tx.deliveries.append(
                 delivery.id, meaning.event, svc.clock(), meaning.provider_code, detail
             )
+            if meaning.event == "failed":
+                # The carrier could not deliver it: the person's next channel, if any.
+                await fall_back(tx, delivery, svc.clock())
             log.info(
                 "twilio status delivery_id=%s sid=%s %s%s",
                 delivery.id,
@@ -89,6 +93,8 @@ async def message_status(request: web.Request) -> web.Response:
     if not found:
         # Also what a callback racing the send's own result looks like: worth a warning.
         log.warning("twilio status %s for unknown MessageSid %s: ignored", status, sid)
+    elif meaning.event == "failed":
+        wake_runner(request)
     return web.Response()
 
 

@@ -1,0 +1,226 @@
+"""Claiming work: outbox rows, delivery batches and due retries, a chunk at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store.tables import deliveries, delivery_batches, outbox, warning_versions
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: int
+    warning_id: int
+    version: int
+    recipient_kind: str
+    channel: str
+    first_id: int
+    last_id: int
+    priority: int
+    state: str
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    warning_id: int
+    version: int
+    event: str
+
+
+def _batch(row: Any) -> BatchRow:
+    return BatchRow(
+        row.id,
+        row.warning_id,
+        row.version,
+        row.recipient_kind,
+        row.channel,
+        row.first_id,
+        row.last_id,
+        row.priority,
+        row.state,
+    )
+
+
+class BatchRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def claim_outbox(self) -> OutboxRow | None:
+        """The oldest unprocessed outbox row, locked (PostgreSQL: other runners skip it)."""
+        row = (
+            await self.conn.execute(
+                select(outbox)
+                .where(outbox.c.processed_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+        return OutboxRow(row.id, row.warning_id, row.version, row.event) if row else None
+
+    async def finish_outbox(self, outbox_id: int, summary: dict[str, Any], now: datetime) -> None:
+        await self.conn.execute(
+            update(outbox).where(outbox.c.id == outbox_id).values(processed_at=now, summary=summary)
+        )
+
+    async def outbox_pending(self, warning_id: int) -> bool:
+        found = await self.conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.warning_id == warning_id, outbox.c.processed_at.is_(None))
+        )
+        return bool(found.scalar_one())
+
+    async def claim_batch(self, now: datetime) -> BatchRow | None:
+        """The most urgent pending batch (red before blue, relays first), now running."""
+        row = (
+            await self.conn.execute(
+                select(delivery_batches)
+                .where(delivery_batches.c.state == "pending")
+                .order_by(delivery_batches.c.priority.desc(), delivery_batches.c.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+        if row is None:
+            return None
+        await self.conn.execute(
+            update(delivery_batches)
+            .where(delivery_batches.c.id == row.id)
+            .values(state="running", started_at=now)
+        )
+        return _batch(row)
+
+    async def get(self, batch_id: int) -> BatchRow | None:
+        row = (
+            await self.conn.execute(
+                select(delivery_batches).where(delivery_batches.c.id == batch_id)
+            )
+        ).first()
+        return _batch(row) if row else None
+
+    async def set_state(self, batch_id: int, state: str, now: datetime) -> None:
+        values: dict[str, Any] = {"state": state}
+        if state in ("done", "cancelled"):
+            values["finished_at"] = now
+        await self.conn.execute(
+            update(delivery_batches).where(delivery_batches.c.id == batch_id).values(values)
+        )
+
+    async def version_state(self, warning_id: int, version: int) -> str | None:
+        return (
+            await self.conn.execute(
+                select(warning_versions.c.state).where(
+                    warning_versions.c.warning_id == warning_id,
+                    warning_versions.c.number == version,
+                )
+            )
+        ).scalar()
+
+    def _in(self, batch: BatchRow) -> Any:
+        return and_(
+            deliveries.c.warning_id == batch.warning_id,
+            deliveries.c.version == batch.version,
+            deliveries.c.recipient_kind == batch.recipient_kind,
+            deliveries.c.channel == batch.channel,
+            deliveries.c.id.between(batch.first_id, batch.last_id),
+        )
+
+    async def claim_in_batch(self, batch: BatchRow, size: int, now: datetime) -> list[int]:
+        """The next `size` deliveries of the batch, marked `sending`. One found `sending`
+        already was in flight when its worker died: it is sent again, and marked so."""
+        rows = (
+            await self.conn.execute(
+                select(deliveries.c.id, deliveries.c.state)
+                .where(
+                    self._in(batch),
+                    deliveries.c.state.in_(("pending", "sending")),
+                    deliveries.c.next_attempt_at.is_(None),
+                )
+                .order_by(deliveries.c.id)
+                .limit(size)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        return await self._mark_sending(rows, now)
+
+    async def claim_due(self, size: int, now: datetime) -> list[int]:
+        """Retries and fallbacks whose time has come, most urgent first, marked `sending`."""
+        rows = (
+            await self.conn.execute(
+                select(deliveries.c.id, deliveries.c.state)
+                .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+                .order_by(deliveries.c.priority.desc(), deliveries.c.id)
+                .limit(size)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        return await self._mark_sending(rows, now)
+
+    async def claim_ids(self, delivery_ids: list[int], now: datetime) -> list[int]:
+        """These deliveries, if still pending, marked `sending`."""
+        rows = (
+            await self.conn.execute(
+                select(deliveries.c.id, deliveries.c.state)
+                .where(deliveries.c.id.in_(delivery_ids), deliveries.c.state == "pending")
+                .order_by(deliveries.c.id)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        return await self._mark_sending(rows, now)
+
+    async def _mark_sending(self, rows: Any, now: datetime) -> list[int]:
+        ids = [r.id for r in rows]
+        crashed = [r.id for r in rows if r.state == "sending"]
+        if ids:
+            await self.conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids))
+                .values(state="sending", next_attempt_at=None, updated_at=now)
+            )
+        if crashed:
+            await self.conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(crashed))
+                .values(resent_after_crash=True)
+            )
+        return ids
+
+    async def cancel_batch(self, batch: BatchRow, now: datetime) -> int:
+        """The batch's unsent deliveries are cancelled (their version is no longer in force)."""
+        result = await self.conn.execute(
+            update(deliveries)
+            .where(self._in(batch), deliveries.c.state == "pending")
+            .values(state="cancelled", updated_at=now)
+        )
+        await self.set_state(batch.id, "cancelled", now)
+        return result.rowcount
+
+    async def recover(self, now: datetime) -> tuple[int, int]:
+        """After a crash of the one embedded runner: running batches run again, and
+        deliveries caught `sending` are sent again (marked `resent_after_crash`)."""
+        batches = await self.conn.execute(
+            update(delivery_batches)
+            .where(delivery_batches.c.state == "running")
+            .values(state="pending", started_at=None)
+        )
+        sending = await self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.state == "sending")
+            .values(state="pending", next_attempt_at=now, resent_after_crash=True, updated_at=now)
+        )
+        return batches.rowcount, sending.rowcount
+
+    async def release(self, delivery_ids: list[int], when: datetime) -> None:
+        """Deliveries claimed by work that failed before sending: back to pending, due then."""
+        await self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.state == "sending")
+            .values(state="pending", next_attempt_at=when)
+        )

@@ -1,0 +1,284 @@
+"""Planning a version's deliveries set-based, and cutting them into batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    String,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store.recipients import plan
+from store.tables import (
+    UTCDateTime,
+    area_closure,
+    deliveries,
+    delivery_batches,
+    delivery_events,
+    residents,
+    terminals,
+)
+from subscribers.segmentation import AudienceSpec
+
+SUCCEEDED = ("sent", "delivered")
+COLUMNS = [
+    "warning_id",
+    "version",
+    "recipient_kind",
+    "recipient_id",
+    "channel",
+    "address",
+    "state",
+    "attempts",
+    "priority",
+    "created_at",
+    "updated_at",
+]
+
+
+def _fixed(warning_id: int, version: int, priority: int, now: datetime) -> dict[str, Any]:
+    return {
+        "w": literal(warning_id),
+        "v": literal(version),
+        "p": literal(priority),
+        "now": literal(now, UTCDateTime),
+    }
+
+
+class FanoutRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def cancel_older(self, warning_id: int, version: int, now: datetime) -> int:
+        """Deliveries of earlier versions not yet sent are cancelled, not sent."""
+        result = await self.conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.warning_id == warning_id,
+                deliveries.c.version < version,
+                deliveries.c.state == "pending",
+            )
+            .values(state="cancelled", next_attempt_at=None, updated_at=now)
+        )
+        await self.conn.execute(
+            update(delivery_batches)
+            .where(
+                delivery_batches.c.warning_id == warning_id,
+                delivery_batches.c.version < version,
+                delivery_batches.c.state == "pending",
+            )
+            .values(state="cancelled", finished_at=now)
+        )
+        return result.rowcount
+
+    async def add_planned(
+        self, warning_id: int, version: int, spec: AudienceSpec, priority: int, now: datetime
+    ) -> int:
+        """One delivery per planned resident; no channel left → state `unreachable`."""
+        f = _fixed(warning_id, version, priority, now)
+        planned = plan(spec).subquery()
+        address = case(
+            (planned.c.channel == "sms", residents.c.phone),
+            (planned.c.channel == "wechat", residents.c.wechat_openid),
+            else_="",
+        )
+        rows = select(
+            f["w"],
+            f["v"],
+            literal("resident"),
+            cast(planned.c.resident_id, String),
+            func.coalesce(planned.c.channel, "none"),
+            func.coalesce(address, ""),
+            case((planned.c.channel.is_(None), "unreachable"), else_="pending"),
+            literal(0),
+            f["p"],
+            f["now"],
+            f["now"],
+        ).select_from(planned.join(residents, residents.c.id == planned.c.resident_id))
+        result = await self.conn.execute(insert(deliveries).from_select(COLUMNS, rows))
+        return result.rowcount
+
+    async def add_previous(
+        self,
+        warning_id: int,
+        version: int,
+        priority: int,
+        now: datetime,
+        kinds: Sequence[str] = ("resident", "officer"),
+    ) -> int:
+        """Those an earlier version reached get this one too, on the channel that worked."""
+        f = _fixed(warning_id, version, priority, now)
+        earlier = (
+            select(func.min(deliveries.c.id).label("id"))
+            .where(
+                deliveries.c.warning_id == warning_id,
+                deliveries.c.version < version,
+                deliveries.c.state.in_(SUCCEEDED),
+                deliveries.c.recipient_kind.in_(kinds),
+            )
+            .group_by(deliveries.c.recipient_kind, deliveries.c.recipient_id)
+            .subquery()
+        )
+        old = deliveries.alias("old")
+        mine = deliveries.alias("mine")
+        rows = select(
+            f["w"],
+            f["v"],
+            old.c.recipient_kind,
+            old.c.recipient_id,
+            old.c.channel,
+            old.c.address,
+            literal("pending"),
+            literal(0),
+            f["p"],
+            f["now"],
+            f["now"],
+        ).where(
+            old.c.id.in_(select(earlier.c.id)),
+            ~exists().where(
+                mine.c.warning_id == warning_id,
+                mine.c.version == version,
+                mine.c.recipient_kind == old.c.recipient_kind,
+                mine.c.recipient_id == old.c.recipient_id,
+            ),
+        )
+        result = await self.conn.execute(insert(deliveries).from_select(COLUMNS, rows))
+        return result.rowcount
+
+    async def add_rows(self, rows: Iterable[dict[str, Any]]) -> int:
+        values = list(rows)
+        if values:
+            await self.conn.execute(insert(deliveries), values)
+        return len(values)
+
+    async def add_terminals(
+        self, warning_id: int, version: int, areas: Sequence[str], priority: int, now: datetime
+    ) -> int:
+        """One delivery per terminal in or under the areas."""
+        f = _fixed(warning_id, version, priority, now)
+        rows = select(
+            f["w"],
+            f["v"],
+            literal("terminal"),
+            terminals.c.id,
+            literal("broadcast"),
+            terminals.c.endpoint_id,
+            literal("pending"),
+            literal(0),
+            f["p"],
+            f["now"],
+            f["now"],
+        ).where(
+            exists().where(
+                area_closure.c.descendant == terminals.c.area_code,
+                area_closure.c.ancestor.in_(list(areas)),
+            )
+        )
+        result = await self.conn.execute(insert(deliveries).from_select(COLUMNS, rows))
+        return result.rowcount
+
+    async def queue_events(self, warning_id: int, version: int, now: datetime) -> None:
+        """A `queued` event for every delivery of the version (set-based)."""
+        await self.conn.execute(
+            insert(delivery_events).from_select(
+                ["delivery_id", "event", "at"],
+                select(deliveries.c.id, literal("queued"), literal(now, UTCDateTime)).where(
+                    deliveries.c.warning_id == warning_id, deliveries.c.version == version
+                ),
+            )
+        )
+
+    async def make_batches(self, warning_id: int, version: int, size: int, now: datetime) -> int:
+        """Cut the pending deliveries into id ranges of `size` per recipient kind and channel."""
+        numbered = (
+            select(
+                deliveries.c.id,
+                deliveries.c.recipient_kind,
+                deliveries.c.channel,
+                deliveries.c.priority,
+                func.row_number()
+                .over(
+                    partition_by=(deliveries.c.recipient_kind, deliveries.c.channel),
+                    order_by=deliveries.c.id,
+                )
+                .label("n"),
+            )
+            .where(
+                deliveries.c.warning_id == warning_id,
+                deliveries.c.version == version,
+                deliveries.c.state == "pending",
+            )
+            .subquery()
+        )
+        starts = (
+            await self.conn.execute(
+                select(
+                    numbered.c.recipient_kind,
+                    numbered.c.channel,
+                    numbered.c.id,
+                    numbered.c.priority,
+                )
+                .where((numbered.c.n - 1) % size == 0)
+                .order_by(numbered.c.recipient_kind, numbered.c.channel, numbered.c.id)
+            )
+        ).all()
+        ends = dict(
+            ((r[0], r[1]), r[2])
+            for r in (
+                await self.conn.execute(
+                    select(
+                        deliveries.c.recipient_kind, deliveries.c.channel, func.max(deliveries.c.id)
+                    )
+                    .where(
+                        deliveries.c.warning_id == warning_id,
+                        deliveries.c.version == version,
+                        deliveries.c.state == "pending",
+                    )
+                    .group_by(deliveries.c.recipient_kind, deliveries.c.channel)
+                )
+            ).all()
+        )
+        batches = []
+        for i, (kind, channel, first, priority) in enumerate(starts):
+            following = starts[i + 1] if i + 1 < len(starts) else None
+            same = following is not None and (following[0], following[1]) == (kind, channel)
+            last = following[2] - 1 if same else ends[(kind, channel)]
+            batches.append(
+                {
+                    "warning_id": warning_id,
+                    "version": version,
+                    "recipient_kind": kind,
+                    "channel": channel,
+                    "first_id": first,
+                    "last_id": last,
+                    "priority": priority,
+                    "state": "pending",
+                    "created_at": now,
+                }
+            )
+        if batches:
+            await self.conn.execute(insert(delivery_batches), batches)
+        return len(batches)
+
+    async def summary(self, warning_id: int, version: int) -> dict[str, dict[str, int]]:
+        """Deliveries per recipient kind and channel."""
+        rows = await self.conn.execute(
+            select(deliveries.c.recipient_kind, deliveries.c.channel, func.count())
+            .where(deliveries.c.warning_id == warning_id, deliveries.c.version == version)
+            .group_by(deliveries.c.recipient_kind, deliveries.c.channel)
+        )
+        found: dict[str, dict[str, int]] = {}
+        for kind, channel, count in rows:
+            found.setdefault(kind, {})[channel] = int(count)
+        return found

@@ -1,0 +1,77 @@
+"""The embedded engine under test: ewb (for callbacks), the three simulators, a runner."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from config.settings import Settings, load_settings
+from delivery.adapters import Adapters, build_adapters
+from delivery.ratelimit import RateLimiter
+from delivery.runner import Runner
+from ewb.bootstrap import build_services, make_app
+from ewb.services import Services
+from sim.run import simulators
+from store import tables
+from store.deliveries import Delivery
+from tests.integration.conftest import FakeClock
+from tests.integration.servers import bound_socket, serve
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    services: Services
+    adapters: Adapters
+    runner: Runner
+    sims: dict[str, web.Application]
+    clock: FakeClock
+
+    async def deliveries(self, warning_id: int, version: int | None = None) -> list[Delivery]:
+        query = select(tables.deliveries).where(tables.deliveries.c.warning_id == warning_id)
+        if version is not None:
+            query = query.where(tables.deliveries.c.version == version)
+        async with self.services.store.read() as tx:
+            ids = [r.id for r in await tx.conn.execute(query.order_by(tables.deliveries.c.id))]
+            return await tx.deliveries.many(ids) if ids else []
+
+
+@asynccontextmanager
+async def engine(settings: Settings, clock: FakeClock, **overrides: Any) -> AsyncIterator[Engine]:
+    """ewb serving webhooks, the simulators, and a runner on the test's database."""
+    app_sock = bound_socket()
+    socks = {name: bound_socket() for name in ("twilio", "wechat", "broadcast")}
+    wired = load_settings(
+        **{
+            "database_url": settings.database_url,
+            "var_dir": settings.var_dir,
+            "public_base_url": f"http://127.0.0.1:{app_sock.getsockname()[1]}",
+            "sim_twilio_port": socks["twilio"].getsockname()[1],
+            "sim_wechat_port": socks["wechat"].getsockname()[1],
+            "sim_broadcast_port": socks["broadcast"].getsockname()[1],
+            "webhook_grace_seconds": 1,
+            "batch_size": 25,
+            "claim_chunk": 10,
+            "retry_base_seconds": 5,
+            "retry_max_seconds": 60,
+            "retry_max_age_seconds": 600,
+            **overrides,
+        }
+    )
+    services = build_services(wired, clock)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(serve(make_app(wired, clock, scheduler=False), app_sock))
+        sims = await stack.enter_async_context(simulators(wired, terminals=[], sockets=socks))
+        adapters = build_adapters(wired, clock)
+        runner = Runner(services, adapters, RateLimiter({}))
+        try:
+            yield Engine(wired, services, adapters, runner, sims, clock)
+        finally:
+            await runner.close()
+            await adapters.close()
+            await services.store.close()

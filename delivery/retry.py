@@ -1,4 +1,4 @@
-"""When to try a retryable failure again: exponential backoff with full jitter."""
+"""When to try a retryable failure again: exponential backoff with jitter."""
 
 from __future__ import annotations
 

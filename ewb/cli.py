@@ -12,7 +12,7 @@ from pathlib import Path
 
 from config import providers
 from config.settings import Settings, SettingsError, load_settings
-from ewb import admin, people
+from ewb import admin, people, watch
 from ewb.bootstrap import configure_logging, make_app
 
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
@@ -182,6 +182,19 @@ def _parser() -> argparse.ArgumentParser:
         help="author the draft as this user (checked against their permissions)",
     )
     imp.set_defaults(run=admin.cap_import)
+
+    follow = sub.add_parser("watch", help="show a warning's fan-out as a live progress bar")
+    follow.add_argument("warning_id", type=int)
+    follow.add_argument(
+        "--version", type=int, help="this version (default: the latest issued, followed)"
+    )
+    follow.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between polls (default 1)"
+    )
+    follow.add_argument(
+        "--json", action="store_true", help="print the progress as one JSON line per poll"
+    )
+    follow.set_defaults(run=watch.watch)
 
     sub.add_parser("sim", help="run the provider simulators (sandbox mode)").set_defaults(sync=_sim)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from store.progress import WINDOW
+from delivery.progress import report
 from subscribers import access, phones
 from web.keys import actor, services
 from web.responses import json_response
@@ -22,32 +22,7 @@ async def progress(request: web.Request) -> web.Response:
     assert warning.id is not None
     async with svc.store.read() as tx:
         found = await tx.progress.progress(warning.id, version.number, svc.clock())
-    return json_response(progress_json(warning.id, version.number, found))
-
-
-def progress_json(warning_id: int, version: int, found: object) -> dict[str, object]:
-    from store.progress import Progress
-
-    assert isinstance(found, Progress)
-    by_state: dict[str, int] = {}
-    for states in found.by_channel.values():
-        for state, count in states.items():
-            by_state[state] = by_state.get(state, 0) + count
-    rate = found.recent / WINDOW.total_seconds()
-    return {
-        "warning_id": warning_id,
-        "version": version,
-        "done": found.planned and found.open == 0,
-        "planned": found.planned,
-        "total": found.total,
-        "open": found.open,
-        "by_state": by_state,
-        "by_channel": found.by_channel,
-        "unreachable": by_state.get("unreachable", 0),
-        "resent_after_crash": found.resent_after_crash,
-        "rate_per_second": round(rate, 1),
-        "eta_seconds": round(found.open / rate) if rate and found.open else None,
-    }
+    return json_response(report(warning.id, version.number, found))
 
 
 @routes.get("/api/v1/warnings/{id}/unreachable")

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(gt=0)
     retry_max_age_seconds: float = Field(gt=0)
     rate_limits: dict[str, float]
+    broker_url: str
+    celery_visibility_timeout: int = Field(ge=60)
+    sweep_seconds: float = Field(gt=0)
+    batch_stale_seconds: float = Field(gt=0)
+    batch_requeue_seconds: float = Field(gt=0)
+    scheduler_lock_seconds: float = Field(ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -110,6 +116,11 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'ewb.db'}"
 
     @property
+    def distributed(self) -> bool:
+        """Celery workers send (a broker is set), not the runner inside `ewb serve`."""
+        return bool(self.broker_url)
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -122,6 +133,7 @@ class Settings(BaseSettings):
         """Settings safe to print: secrets and passwords in the database URL are masked."""
         values = self.model_dump(mode="json")
         values["database_url"] = _mask_password(self.db_url)
+        values["broker_url"] = _mask_password(self.broker_url)
         for name in SECRETS:
             if values[name]:
                 values[name] = "***"

@@ -23,6 +23,11 @@ class Adapters:
     def __getitem__(self, channel: str) -> ChannelAdapter:
         return self.by_channel[channel]
 
+    def rates(self, settings: Settings) -> dict[str, float]:
+        """Messages per second per channel: the settings, else what each adapter declares."""
+        declared = {name: a.messages_per_second for name, a in self.by_channel.items()}
+        return {**declared, **settings.rate_limits}
+
     async def close(self) -> None:
         for adapter in self.by_channel.values():
             await adapter.close()

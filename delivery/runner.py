@@ -11,21 +11,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
-from datetime import timedelta
 
 from delivery.adapters import Adapters
+from delivery.batch import give_back, run_batch, send_or_release
 from delivery.fanout import plan_next
-from delivery.ratelimit import RateLimiter
-from delivery.send import send_claimed
+from delivery.ratelimit import Limiter
 from ewb.services import Services
 from store.batches import BatchRow
 
 log = logging.getLogger("ewb.delivery.runner")
-FAILED_WORK_PAUSE = timedelta(seconds=30)
 
 
 class Runner:
-    def __init__(self, services: Services, adapters: Adapters, limiter: RateLimiter) -> None:
+    def __init__(self, services: Services, adapters: Adapters, limiter: Limiter) -> None:
         self.services, self.adapters, self.limiter = services, adapters, limiter
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -87,7 +85,7 @@ class Runner:
                     self.services.settings.batch_size, self.services.clock()
                 )
             if due:
-                self._spawn(self._send(due))
+                self._spawn(send_or_release(self.services, self.adapters, self.limiter, due))
                 worked = True
         return worked
 
@@ -101,37 +99,11 @@ class Runner:
         self._wake.set()  # a slot is free
 
     async def run_batch(self, batch: BatchRow) -> None:
-        """Send a batch a chunk at a time, while its version is still the one in force."""
-        services, chunk = self.services, self.services.settings.claim_chunk
         try:
-            while True:
-                async with services.store.write() as tx:
-                    now = services.clock()
-                    if await tx.batches.version_state(batch.warning_id, batch.version) != "issued":
-                        cancelled = await tx.batches.cancel_batch(batch, now)
-                        log.info(
-                            "batch %s cancelled (version no longer in force): %d unsent",
-                            batch.id,
-                            cancelled,
-                        )
-                        return
-                    ids = await tx.batches.claim_in_batch(batch, chunk, now)
-                    if not ids:
-                        await tx.batches.set_state(batch.id, "done", now)
-                        return
-                await send_claimed(services, self.adapters, ids, self.limiter)
+            await run_batch(self.services, self.adapters, self.limiter, batch)
         except Exception:
             log.exception("batch %s failed; it will run again", batch.id)
-            async with services.store.write() as tx:
-                await tx.batches.set_state(batch.id, "pending", services.clock())
-
-    async def _send(self, ids: list[int]) -> None:
-        try:
-            await send_claimed(self.services, self.adapters, ids, self.limiter)
-        except Exception:
-            log.exception("sending %d due deliveries failed; they come back later", len(ids))
-            async with self.services.store.write() as tx:
-                await tx.batches.release(ids, self.services.clock() + FAILED_WORK_PAUSE)
+            await give_back(self.services, batch)
 
     async def settle(self) -> None:
         """Wait for the work already started (none is started meanwhile)."""

@@ -18,7 +18,7 @@ from channels.base import Alert, Batch, Message, Outcome, SendResult
 from channels.speech import SpeechError, speak
 from delivery.adapters import Adapters
 from delivery.fallback import fall_back
-from delivery.ratelimit import RateLimiter
+from delivery.ratelimit import Limiter
 from delivery.retry import retry_at
 from ewb.services import Services
 from store.db import Tx
@@ -65,7 +65,7 @@ async def send_deliveries(
     services: Services,
     adapters: Adapters,
     delivery_ids: Iterable[int],
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
 ) -> list[SendResult]:
     """Claim the given deliveries that are still pending, send them, store the results."""
     async with services.store.write() as tx:
@@ -80,7 +80,7 @@ async def send_claimed(
     services: Services,
     adapters: Adapters,
     delivery_ids: list[int],
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
 ) -> list[SendResult]:
     """Send deliveries already marked `sending`: render each kind of message once, one
     adapter batch per channel, results (retries, fallbacks) stored per batch."""

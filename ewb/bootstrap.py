@@ -63,6 +63,7 @@ def configure_logging(settings: Settings) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(MaskPhones())
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per timer run
 
 
 def make_app(
@@ -73,7 +74,6 @@ def make_app(
     from web.app import init_app
 
     app = init_app(partial(build_services, settings, clock))
-    if scheduler:  # the embedded mode's background work: timers and the delivery runner
-        app.cleanup_ctx.append(jobs.scheduler_ctx)
-        app.cleanup_ctx.append(jobs.runner_ctx)
+    if scheduler:  # background work: the runner and timers, or handing work to workers
+        app.cleanup_ctx.append(jobs.distributed_ctx if settings.distributed else jobs.embedded_ctx)
     return app

@@ -33,7 +33,53 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         )
         print(f"\n{'!' * len(banner)}\n{banner}\n{'!' * len(banner)}\n", flush=True)
         logging.getLogger("ewb").warning(banner)
+    if settings.distributed:
+        broker = settings.public()["broker_url"]
+        print(f"distributed mode: `ewb worker` processes send (broker {broker})")
     web.run_app(make_app(settings), host=host, port=port, print=None)
+    return 0
+
+
+def _distributed(settings: Settings) -> None:
+    if not settings.distributed:
+        raise admin.AdminError(
+            "no broker: set EWB_BROKER_URL (e.g. redis://127.0.0.1:6379/0) for the"
+            " distributed mode; without one `ewb serve` sends by itself"
+        )
+    if settings.db_url.startswith("sqlite"):
+        raise admin.AdminError(
+            "the distributed mode needs PostgreSQL (EWB_DATABASE_URL=postgresql+asyncpg://…):"
+            " several processes cannot share one SQLite file safely"
+        )
+    asyncio.run(admin.require_migrated(settings))
+    configure_logging(settings)
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from delivery import worker
+    from delivery.celery_app import configure
+
+    _distributed(settings)
+    worker.use(settings)
+    pool = ["--pool=solo"] if args.concurrency == 1 else [f"--concurrency={args.concurrency}"]
+    configure(settings).worker_main(
+        [
+            "worker",
+            *pool,
+            f"--loglevel={settings.log_level}",
+            "--without-gossip",
+            "--without-mingle",
+            *(["--hostname", args.name] if args.name else []),
+        ]
+    )
+    return 0
+
+
+def _scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    from ewb.jobs import run_scheduler
+
+    _distributed(settings)
+    asyncio.run(run_scheduler(settings))  # until Ctrl-C (main answers 130)
     return 0
 
 
@@ -162,6 +208,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(sync=_serve)
+
+    work = sub.add_parser(
+        "worker", help="send deliveries as a Celery worker (distributed mode, EWB_BROKER_URL)"
+    )
+    work.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="worker processes (default 1: one process, one event loop; or run more workers)",
+    )
+    work.add_argument("--name", help="Celery node name (default celery@HOST)")
+    work.set_defaults(sync=_worker)
+
+    sub.add_parser(
+        "scheduler",
+        help="run the timers and the sweep (distributed mode; one active instance)",
+    ).set_defaults(sync=_scheduler)
 
     audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit", required=True)
     audit.add_parser("verify", help="check the hash chain").set_defaults(run=admin.audit_verify)

@@ -1,80 +1,73 @@
-"""Timed jobs of the embedded mode: APScheduler inside the web process."""
+"""The background work of each process: the runner and timers, or the scheduler's timers.
+
+Embedded mode (no broker): `ewb serve` runs the delivery runner and the timers itself.
+Distributed mode: `ewb serve` only hands issued versions to the workers; `ewb worker`
+sends; `ewb scheduler` runs the timers and the sweep, one instance at a time.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 
-from delivery.adapters import Adapters, build_adapters
+from config.settings import Settings
+from delivery import scheduler
+from delivery.adapters import build_adapters
+from delivery.celery_app import configure
+from delivery.dispatch import Queue
 from delivery.ratelimit import RateLimiter
 from delivery.runner import Runner
-from ewb.services import Services
-from store import unit_of_work
-from warning import commands
-from warning.actors import SYSTEM
+from ewb.bootstrap import build_services
 from web.keys import RUNNER, SERVICES
 
-log = logging.getLogger("ewb.jobs")
 
-
-async def expire_due(services: Services) -> int:
-    """Mark issued versions past their expiry as expired; returns how many warnings changed."""
-    now = services.clock()
-    async with services.store.read() as tx:
-        due = await tx.warnings.ids_with_expired(now)
-    for warning_id in due:
-        await unit_of_work.change(
-            services.store,
-            warning_id,
-            lambda warning, _actor, _rules, now: commands.expire(warning, now),
-            now=now,
-            actor=SYSTEM,
-            action="expire",
-        )
-    if due:
-        log.info("expired %d warning(s): %s", len(due), due)
-    return len(due)
-
-
-async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Run the expiry check every `expiry_check_seconds` while the app is up."""
-    services = app[SERVICES]
-    scheduler = AsyncIOScheduler(timezone=services.settings.timezone)
-    scheduler.add_job(
-        expire_due,
-        "interval",
-        args=[services],
-        seconds=services.settings.expiry_check_seconds,
-        id="expire",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.start()
-    yield
-    scheduler.shutdown(wait=False)
-
-
-def channel_rates(services: Services, adapters: Adapters) -> dict[str, float]:
-    """Messages per second per channel: the settings, else what each adapter declares."""
-    declared = {name: a.messages_per_second for name, a in adapters.by_channel.items()}
-    return {**declared, **services.settings.rate_limits}
-
-
-async def runner_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The embedded delivery runner, running while the app is up."""
+async def embedded_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The delivery runner and the timers, running while the app is up."""
     services = app[SERVICES]
     adapters = build_adapters(services.settings, services.clock)
-    runner = Runner(services, adapters, RateLimiter(channel_rates(services, adapters)))
+    runner = Runner(services, adapters, RateLimiter(adapters.rates(services.settings)))
     app[RUNNER] = runner
     task = asyncio.create_task(runner.run())
+    timers = scheduler.build(services, runner)
+    timers.start()
     yield
+    timers.shutdown(wait=False)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await runner.close()
     await adapters.close()
+
+
+async def distributed_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Issued versions are handed to the Celery workers once committed."""
+    queue = Queue(configure(app[SERVICES].settings))
+    app[RUNNER] = queue
+    yield
+    await queue.close()
+
+
+async def run_scheduler(settings: Settings) -> None:
+    """`ewb scheduler`: the timers and the sweep, while holding the scheduler lock."""
+    services = build_services(settings)
+    queue = Queue(configure(settings))
+    redis = Redis.from_url(settings.broker_url)
+
+    async def timers() -> None:
+        jobs = scheduler.build(services, queue, queue)
+        jobs.start()
+        try:
+            await asyncio.Event().wait()  # until cancelled (Ctrl-C, SIGTERM)
+        finally:
+            jobs.shutdown(wait=False)
+
+    try:
+        await scheduler.single_instance(redis, timers, settings.scheduler_lock_seconds)
+    finally:
+        await queue.close()
+        await redis.aclose()
+        await services.store.close()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start the services the test suite needs (PostgreSQL on 127.0.0.1:5432) where they are
-# not already running, using the binaries installed on this machine. Prints what it did.
+# Start the services the test suite needs (PostgreSQL on 127.0.0.1:5432, Redis on
+# 127.0.0.1:6379) where they are not already running, using the binaries installed on
+# this machine. Prints what it did.
 set -euo pipefail
 
 port_open() {  # host port
@@ -32,4 +33,15 @@ elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
 else
   echo "services: PostgreSQL is not running and not installed (apt-get install postgresql);" \
        "the PostgreSQL half of the suite will fail" >&2
+fi
+
+if port_open 127.0.0.1 6379; then
+  echo "services: Redis already running on 127.0.0.1:6379"
+elif command -v redis-server >/dev/null 2>&1; then
+  echo "services: starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  wait_for Redis 127.0.0.1 6379
+else
+  echo "services: Redis is not running and not installed (apt-get install redis-server);" \
+       "the distributed-mode tests will fail" >&2
 fi

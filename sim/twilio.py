@@ -215,12 +215,14 @@ def _authorised(request: web.Request, config: Twilio) -> bool:
 async def _create_message(request: web.Request) -> web.Response:
     state = request.app[_STATE]
     settings, config, faults = state.settings, state.config, request.app[FAULTS]
+    form = await request.post()
+    # The request is in: like Twilio, the message goes out even if the client is gone
+    # before the answer comes back (what a worker killed mid-send leaves behind).
     await asyncio.sleep(faults.latency_ms / 1000)
     if not _authorised(request, config):
         return _error(401, 20003, "Authenticate")
     if request.match_info["sid"] != config.account_sid:
         return _error(404, 20404, "The requested resource was not found")
-    form = await request.post()
     to, from_, body = (str(form.get(name, "")) for name in ("To", "From", "Body"))
     callback = str(form["StatusCallback"]) if "StatusCallback" in form else None
     sent = request.app[SENT]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.tables import deliveries, delivery_batches, outbox, warning_versions
@@ -47,6 +47,11 @@ def _batch(row: Any) -> BatchRow:
     )
 
 
+def _before(column: Any, when: datetime) -> Any:
+    """Never set, or set before `when`."""
+    return or_(column.is_(None), column < when)
+
+
 class BatchRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -68,6 +73,13 @@ class BatchRepository:
         await self.conn.execute(
             update(outbox).where(outbox.c.id == outbox_id).values(processed_at=now, summary=summary)
         )
+
+    async def outbox_waiting(self) -> int:
+        """Issued versions not planned yet."""
+        found = await self.conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.processed_at.is_(None))
+        )
+        return int(found.scalar_one())
 
     async def outbox_pending(self, warning_id: int) -> bool:
         found = await self.conn.execute(
@@ -97,6 +109,99 @@ class BatchRepository:
         )
         return _batch(row)
 
+    async def take(
+        self, batch_id: int, lease: str, now: datetime, stale_before: datetime
+    ) -> BatchRow | None:
+        """Hold this batch (distributed mode): if pending, or running under a holder whose
+        heartbeat is older than `stale_before` (a dead worker). None: done, or held."""
+        free = or_(
+            delivery_batches.c.state == "pending",
+            and_(
+                delivery_batches.c.state == "running",
+                _before(delivery_batches.c.heartbeat_at, stale_before),
+            ),
+        )
+        taken = await self.conn.execute(
+            update(delivery_batches)
+            .where(delivery_batches.c.id == batch_id, free)
+            .values(
+                state="running",
+                lease=lease,
+                heartbeat_at=now,
+                started_at=func.coalesce(delivery_batches.c.started_at, now),
+            )
+        )
+        return await self.get(batch_id) if taken.rowcount == 1 else None
+
+    async def beat(self, batch_id: int, lease: str, now: datetime) -> bool:
+        """Renew the hold; False if another worker took the batch over meanwhile."""
+        renewed = await self.conn.execute(
+            update(delivery_batches)
+            .where(
+                delivery_batches.c.id == batch_id,
+                delivery_batches.c.lease == lease,
+                delivery_batches.c.state == "running",
+            )
+            .values(heartbeat_at=now)
+        )
+        return renewed.rowcount == 1
+
+    async def to_queue(
+        self, now: datetime, requeue_before: datetime, stale_before: datetime, limit: int
+    ) -> list[tuple[int, int]]:
+        """(id, priority) of batches a task must be queued for, marked queued now: never
+        queued, queued long ago and not started (the message was lost), or held by a
+        worker that stopped beating. Most urgent first."""
+        due = or_(
+            and_(
+                delivery_batches.c.state == "pending",
+                _before(delivery_batches.c.queued_at, requeue_before),
+            ),
+            and_(
+                delivery_batches.c.state == "running",
+                _before(delivery_batches.c.heartbeat_at, stale_before),
+                _before(delivery_batches.c.queued_at, stale_before),
+            ),
+        )
+        rows = (
+            await self.conn.execute(
+                select(delivery_batches.c.id, delivery_batches.c.priority)
+                .where(due)
+                .order_by(delivery_batches.c.priority.desc(), delivery_batches.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if rows:
+            await self.conn.execute(
+                update(delivery_batches)
+                .where(delivery_batches.c.id.in_([r.id for r in rows]))
+                .values(queued_at=now)
+            )
+        return [(r.id, r.priority) for r in rows]
+
+    async def due_count(self, now: datetime) -> int:
+        """Retries and fallbacks waiting whose time has come."""
+        return int(
+            (
+                await self.conn.execute(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+                )
+            ).scalar_one()
+        )
+
+    async def reset_stale_sending(self, stale_before: datetime, now: datetime) -> int:
+        """Deliveries claimed by a worker that died (claimed before `stale_before` and never
+        recorded): due again now, marked `resent_after_crash`."""
+        reset = await self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.state == "sending", deliveries.c.updated_at < stale_before)
+            .values(state="pending", next_attempt_at=now, resent_after_crash=True, updated_at=now)
+        )
+        return reset.rowcount
+
     async def get(self, batch_id: int) -> BatchRow | None:
         row = (
             await self.conn.execute(
@@ -109,6 +214,8 @@ class BatchRepository:
         values: dict[str, Any] = {"state": state}
         if state in ("done", "cancelled"):
             values["finished_at"] = now
+        if state == "pending":  # given back: to be queued again at once
+            values.update(queued_at=None, lease=None)
         await self.conn.execute(
             update(delivery_batches).where(delivery_batches.c.id == batch_id).values(values)
         )

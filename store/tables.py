@@ -336,6 +336,11 @@ delivery_batches = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    # Distributed mode: when a task was last enqueued for it, and who holds it (a worker
+    # renews heartbeat_at per chunk; a stale holder's batch may be taken over).
+    Column("queued_at", UTCDateTime),
+    Column("heartbeat_at", UTCDateTime),
+    Column("lease", String(32)),
 )
 
 # Append-only: every attempt, provider callback, acknowledgement and playback.

@@ -13,24 +13,27 @@ from config.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _env(settings: Settings, database: bool) -> dict[str, str]:
+def _env(settings: Settings, database: bool, broker: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EWB_")}
     env["EWB_VAR_DIR"] = str(settings.var_dir)
     if database:
         env["EWB_DATABASE_URL"] = settings.database_url
+    if broker:
+        env["EWB_BROKER_URL"] = broker
     return env
 
 
 def ewb(
-    settings: Settings, *args: str, stdin: str = "", database: bool = True
+    settings: Settings, *args: str, stdin: str = "", database: bool = True, broker: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m ewb ARGS` with the test settings; `database=False` uses var_dir's SQLite."""
+    """`python -m ewb ARGS` with the test settings; `database=False` uses var_dir's SQLite,
+    `broker` sets EWB_BROKER_URL (the distributed mode)."""
     return subprocess.run(
         [sys.executable, "-m", "ewb", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env=_env(settings, database),
+        env=_env(settings, database, broker),
         cwd=ROOT,
         timeout=120,
         check=False,

@@ -131,6 +131,7 @@ async def _reset(url: str) -> None:
         for table in (
             tables.delivery_events,
             tables.deliveries,
+            tables.delivery_batches,
             tables.resident_groups,
             tables.resident_channels,
             tables.resident_hazard_grades,

@@ -33,12 +33,19 @@ class Engine:
     clock: FakeClock
 
     async def deliveries(self, warning_id: int, version: int | None = None) -> list[Delivery]:
-        query = select(tables.deliveries).where(tables.deliveries.c.warning_id == warning_id)
-        if version is not None:
-            query = query.where(tables.deliveries.c.version == version)
-        async with self.services.store.read() as tx:
-            ids = [r.id for r in await tx.conn.execute(query.order_by(tables.deliveries.c.id))]
-            return await tx.deliveries.many(ids) if ids else []
+        return await deliveries_of(self.services, warning_id, version)
+
+
+async def deliveries_of(
+    services: Services, warning_id: int, version: int | None = None
+) -> list[Delivery]:
+    """A warning's deliveries (of one version), in id order."""
+    query = select(tables.deliveries).where(tables.deliveries.c.warning_id == warning_id)
+    if version is not None:
+        query = query.where(tables.deliveries.c.version == version)
+    async with services.store.read() as tx:
+        ids = [r.id for r in await tx.conn.execute(query.order_by(tables.deliveries.c.id))]
+        return await tx.deliveries.many(ids) if ids else []
 
 
 @asynccontextmanager

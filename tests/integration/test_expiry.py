@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ewb import jobs
+from delivery.scheduler import expire_due
 from ewb.services import Services
 from tests.integration.conftest import Api, FakeClock
 from tests.integration.flows import draft, issue_new, ok
@@ -16,10 +16,10 @@ async def test_expire_due_marks_only_issued_versions_past_expiry(
 ) -> None:
     issued = await issue_new(api, grade="yellow")
     pending = await draft(api, grade="red")
-    assert await jobs.expire_due(services) == 0
+    assert await expire_due(services) == 0
 
     clock.now = NOW + timedelta(days=1, seconds=1)
-    assert await jobs.expire_due(services) == 1
+    assert await expire_due(services) == 1
 
     expired = await ok(api.get(f"/warnings/{issued['id']}"))
     assert expired["state"] == "expired"
@@ -31,4 +31,4 @@ async def test_expire_due_marks_only_issued_versions_past_expiry(
         f"/warnings/{issued['id']}/revisions", "forecaster", {"action": "update"}
     )
     assert refused.status == 409
-    assert await jobs.expire_due(services) == 0
+    assert await expire_due(services) == 0

@@ -1,0 +1,104 @@
+"""Timers (APScheduler 3): expiry, and in distributed mode the sweep that finds lost work.
+
+Jobs only write to the database and wake the senders; anything far in the future lives in
+the database and is found by a job, never held in a broker. Embedded: the jobs run inside
+`ewb serve`. Distributed: `ewb scheduler` runs them, one active instance at a time
+(`single_instance`, a Redis lock that a second instance waits on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
+from redis.exceptions import LockError
+
+from delivery.dispatch import Queue, sweep
+from ewb.services import Services
+from store import unit_of_work
+from warning import commands
+from warning.actors import SYSTEM
+
+log = logging.getLogger("ewb.delivery.scheduler")
+LOCK = "ewb:scheduler"
+
+
+class Waker(Protocol):
+    def wake(self) -> None:
+        """There is new work for the senders."""
+
+
+async def expire_due(services: Services) -> int:
+    """Mark issued versions past their expiry as expired; returns how many warnings changed."""
+    now = services.clock()
+    async with services.store.read() as tx:
+        due = await tx.warnings.ids_with_expired(now)
+    for warning_id in due:
+        await unit_of_work.change(
+            services.store,
+            warning_id,
+            lambda warning, _actor, _rules, now: commands.expire(warning, now),
+            now=now,
+            actor=SYSTEM,
+            action="expire",
+        )
+    if due:
+        log.info("expired %d warning(s): %s", len(due), due)
+    return len(due)
+
+
+def _every(
+    scheduler: AsyncIOScheduler, job: Callable[[], Awaitable[object]], seconds: float, name: str
+) -> None:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("timer %s failed; it runs again in %s s", name, seconds)
+
+    scheduler.add_job(run, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+
+
+def build(services: Services, waker: Waker, queue: Queue | None = None) -> AsyncIOScheduler:
+    """The timers of one process; with a `queue` (distributed mode) also the sweep."""
+    settings = services.settings
+    scheduler = AsyncIOScheduler(timezone=settings.timezone)
+    _every(scheduler, lambda: expire_due(services), settings.expiry_check_seconds, "expire")
+    if queue is not None:
+        _every(scheduler, lambda: sweep(services, queue), settings.sweep_seconds, "sweep")
+    return scheduler
+
+
+async def single_instance(
+    redis: Redis, run: Callable[[], Awaitable[None]], lock_seconds: float
+) -> None:
+    """Run `run` while holding the scheduler lock; a second instance waits for it.
+
+    The lock lapses `lock_seconds` after its holder dies; the holder renews it every third
+    of that, and stops (raises) if it ever finds the lock gone to another instance.
+    """
+    lock = redis.lock(LOCK, timeout=lock_seconds, sleep=min(1.0, lock_seconds / 3))
+    if not await lock.acquire(blocking=False):
+        log.warning("another ewb scheduler holds the lock: waiting to take over")
+        await lock.acquire(blocking=True)
+    log.info("scheduler lock taken: this instance runs the timers")
+    work = asyncio.create_task(run())
+    try:
+        while not work.done():
+            await asyncio.wait({work}, timeout=lock_seconds / 3)
+            if not work.done():
+                await lock.reacquire()
+        await work
+    except LockError:
+        log.error("the scheduler lock was lost to another instance: stopping")
+        raise
+    finally:
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        with contextlib.suppress(LockError):  # lapsed already
+            await lock.release()

@@ -1,0 +1,148 @@
+"""Distributed mode, the working side: the Celery tasks and what each worker process holds.
+
+Each worker process keeps one event loop, one set of provider clients (one HTTP session
+each) and one database pool for its whole life, made on its first task (after a fork),
+and runs every task's coroutine on that loop. The tasks call the functions the embedded
+runner calls; a batch is held under a lease renewed per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from celery.signals import worker_process_shutdown, worker_shutdown
+from redis.asyncio import Redis
+
+from config.settings import Settings
+from delivery.adapters import Adapters, build_adapters
+from delivery.batch import give_back, run_batch, send_due
+from delivery.celery_app import PLAN, SEND_BATCH, SEND_DUE, celery
+from delivery.dispatch import Queue, queue_batches
+from delivery.fanout import plan_next
+from delivery.ratelimit import RedisRateLimiter
+from ewb.bootstrap import build_services
+from ewb.services import Services
+
+log = logging.getLogger("ewb.delivery.worker")
+T = TypeVar("T")
+SEND_DUE_ROUNDS = 20  # batch-sized rounds of due retries per task, then the next task
+
+
+@dataclass
+class Worker:
+    loop: asyncio.AbstractEventLoop
+    services: Services
+    adapters: Adapters
+    limiter: RedisRateLimiter
+    redis: Redis
+    queue: Queue
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(work)
+
+    async def close(self) -> None:
+        await self.queue.close()
+        await self.adapters.close()
+        await self.redis.aclose()
+        await self.services.store.close()
+
+
+_settings: Settings | None = None
+_worker: Worker | None = None
+
+
+def use(settings: Settings) -> None:
+    """The settings this process's worker will be built from (set by `ewb worker`)."""
+    global _settings
+    _settings = settings
+
+
+def worker() -> Worker:
+    """This process's worker, made on first use."""
+    global _worker
+    if _worker is None:
+        if _settings is None:
+            raise RuntimeError("delivery.worker.use(settings) was not called")
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        _worker = loop.run_until_complete(_build(loop, _settings))
+    return _worker
+
+
+async def _build(loop: asyncio.AbstractEventLoop, settings: Settings) -> Worker:
+    """Clients bound to this process's loop (aiohttp wants to be made inside it)."""
+    services = build_services(settings)
+    adapters = build_adapters(settings, services.clock)
+    redis = Redis.from_url(settings.broker_url)
+    limiter = RedisRateLimiter(redis, adapters.rates(settings))
+    return Worker(loop, services, adapters, limiter, redis, Queue(celery))
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _close(**_: object) -> None:
+    global _worker
+    if _worker is not None:
+        w, _worker = _worker, None
+        w.run(w.close())
+        w.loop.close()
+
+
+async def plan_all(w: Worker) -> int:
+    """Plan every issued version waiting, then queue the batches (after the commits)."""
+    planned = 0
+    while await plan_next(w.services) is not None:
+        planned += 1
+    await queue_batches(w.services, w.queue)
+    return planned
+
+
+async def send_batch(w: Worker, batch_id: int) -> str:
+    """Hold the batch (unless another live worker does, or it is finished) and send it."""
+    services, lease = w.services, uuid.uuid4().hex
+    now = services.clock()
+    stale = now - timedelta(seconds=services.settings.batch_stale_seconds)
+    async with services.store.write() as tx:
+        batch = await tx.batches.take(batch_id, lease, now, stale)
+    if batch is None:
+        return "skipped"  # done, cancelled, or held by a live worker: a repeated message
+    try:
+        return await run_batch(services, w.adapters, w.limiter, batch, lease)
+    except Exception:
+        log.exception("batch %s failed; it will be queued again", batch_id)
+        await give_back(services, batch)
+        return "failed"
+
+
+async def send_due_rounds(w: Worker) -> int:
+    sent = 0
+    for _ in range(SEND_DUE_ROUNDS):
+        claimed = await send_due(w.services, w.adapters, w.limiter)
+        if not claimed:
+            break
+        sent += claimed
+    return sent
+
+
+@celery.task(name=PLAN)
+def plan_task() -> int:
+    w = worker()
+    return w.run(plan_all(w))
+
+
+@celery.task(name=SEND_BATCH)
+def send_batch_task(batch_id: int) -> str:
+    w = worker()
+    return w.run(send_batch(w, batch_id))
+
+
+@celery.task(name=SEND_DUE)
+def send_due_task() -> int:
+    w = worker()
+    return w.run(send_due_rounds(w))

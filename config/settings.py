@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     batch_stale_seconds: float = Field(gt=0)
     batch_requeue_seconds: float = Field(gt=0)
     scheduler_lock_seconds: float = Field(ge=1)
+    timer_seconds: float = Field(gt=0)
 
     @field_validator("timezone")
     @classmethod

@@ -52,9 +52,10 @@ async def run_batch(
 
 
 async def give_back(services: Services, batch: BatchRow) -> None:
-    """A batch whose run failed goes back to pending, to be run again."""
+    """A batch whose run failed is run again after a pause (not at once: a fault that
+    repeats must not spin)."""
     async with services.store.write() as tx:
-        await tx.batches.set_state(batch.id, "pending", services.clock())
+        await tx.batches.give_back(batch.id, services.clock() + FAILED_WORK_PAUSE)
 
 
 async def send_due(services: Services, adapters: Adapters, limiter: Limiter) -> int:

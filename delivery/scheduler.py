@@ -52,6 +52,29 @@ async def expire_due(services: Services) -> int:
     return len(due)
 
 
+async def release_due(services: Services, waker: Waker) -> int:
+    """Issue the versions approved for release whose onset has come; wake the senders."""
+    now = services.clock()
+    async with services.store.read() as tx:
+        due = await tx.warnings.ids_with_release_due(now)
+    for warning_id in due:
+        await unit_of_work.change(
+            services.store,
+            warning_id,
+            lambda warning, _actor, rules, now, sequence: commands.release_due(
+                warning, rules, now, sequence
+            ),
+            now=now,
+            actor=SYSTEM,
+            action="release",
+            needs_sequence=True,
+        )
+    if due:
+        log.info("released %d scheduled warning(s) at their onset: %s", len(due), due)
+        waker.wake()
+    return len(due)
+
+
 def _every(
     scheduler: AsyncIOScheduler, job: Callable[[], Awaitable[object]], seconds: float, name: str
 ) -> None:
@@ -69,6 +92,7 @@ def build(services: Services, waker: Waker, queue: Queue | None = None) -> Async
     settings = services.settings
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     _every(scheduler, lambda: expire_due(services), settings.expiry_check_seconds, "expire")
+    _every(scheduler, lambda: release_due(services, waker), settings.timer_seconds, "release")
     if queue is not None:
         _every(scheduler, lambda: sweep(services, queue), settings.sweep_seconds, "sweep")
     return scheduler

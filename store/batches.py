@@ -47,9 +47,9 @@ def _batch(row: Any) -> BatchRow:
     )
 
 
-def _before(column: Any, when: datetime) -> Any:
-    """Never set, or set before `when`."""
-    return or_(column.is_(None), column < when)
+def _before(column: Any, when: datetime, *, inclusive: bool = False) -> Any:
+    """Never set, or set before `when` (or at it)."""
+    return or_(column.is_(None), column <= when if inclusive else column < when)
 
 
 class BatchRepository:
@@ -94,7 +94,10 @@ class BatchRepository:
         row = (
             await self.conn.execute(
                 select(delivery_batches)
-                .where(delivery_batches.c.state == "pending")
+                .where(
+                    delivery_batches.c.state == "pending",
+                    _before(delivery_batches.c.not_before, now, inclusive=True),
+                )
                 .order_by(delivery_batches.c.priority.desc(), delivery_batches.c.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -156,6 +159,7 @@ class BatchRepository:
             and_(
                 delivery_batches.c.state == "pending",
                 _before(delivery_batches.c.queued_at, requeue_before),
+                _before(delivery_batches.c.not_before, now, inclusive=True),
             ),
             and_(
                 delivery_batches.c.state == "running",
@@ -214,10 +218,16 @@ class BatchRepository:
         values: dict[str, Any] = {"state": state}
         if state in ("done", "cancelled"):
             values["finished_at"] = now
-        if state == "pending":  # given back: to be queued again at once
-            values.update(queued_at=None, lease=None)
         await self.conn.execute(
             update(delivery_batches).where(delivery_batches.c.id == batch_id).values(values)
+        )
+
+    async def give_back(self, batch_id: int, not_before: datetime) -> None:
+        """A batch whose run failed: pending again, to be queued once `not_before` came."""
+        await self.conn.execute(
+            update(delivery_batches)
+            .where(delivery_batches.c.id == batch_id)
+            .values(state="pending", queued_at=None, lease=None, not_before=not_before)
         )
 
     async def version_state(self, warning_id: int, version: int) -> str | None:

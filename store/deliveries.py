@@ -43,6 +43,7 @@ class Delivery:
     priority: int = 0
     next_attempt_at: datetime | None = None
     resent_after_crash: bool = False
+    repeat: int = 0
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.engine import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -27,16 +31,33 @@ def _run(connection: Connection, revision: str, down: bool) -> None:
         command.downgrade(config, revision)
     else:
         command.upgrade(config, revision)
+    if connection.dialect.name == "sqlite":  # keys were off while tables were rebuilt
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+
+
+@asynccontextmanager
+async def _migrating(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """SQLite: a separate engine with foreign keys off (see create_engine)."""
+    if engine.dialect.name != "sqlite":
+        yield engine
+        return
+    own = create_engine(engine.url.render_as_string(hide_password=False), migrating=True)
+    try:
+        yield own
+    finally:
+        await own.dispose()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (default: the newest)."""
-    async with engine.begin() as conn:
+    async with _migrating(engine) as target, target.begin() as conn:
         await conn.run_sync(_run, revision, False)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    async with engine.begin() as conn:
+    async with _migrating(engine) as target, target.begin() as conn:
         await conn.run_sync(_run, revision, True)
 
 

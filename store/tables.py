@@ -143,6 +143,8 @@ warning_versions = Table(
     Column("issued_at", UTCDateTime),
     Column("issued_by", String(64)),
     Column("ended_at", UTCDateTime),
+    Column("release_at", UTCDateTime, index=True),  # approved for release at its onset
+    Column("release_by", String(64)),
     Column("cap_identifier", String(80), unique=True),
     Column("cap_references", Text),
     # Bumped on every update; an update that finds another value lost a race.
@@ -309,12 +311,15 @@ deliveries = Table(
     Column("next_attempt_at", UTCDateTime, index=True),
     # The delivery was being sent when its worker died, and was sent again.
     Column("resent_after_crash", Boolean, nullable=False, server_default=sa_false()),
+    # 0 for the first broadcast; 1, 2 … for the repeats of a red warning on loudspeakers.
+    Column("repeat", Integer, nullable=False, server_default="0"),
     UniqueConstraint(
         "warning_id",
         "version",
         "recipient_kind",
         "recipient_id",
         "channel",
+        "repeat",
         name="uq_deliveries_once",
     ),
 )
@@ -341,6 +346,8 @@ delivery_batches = Table(
     Column("queued_at", UTCDateTime),
     Column("heartbeat_at", UTCDateTime),
     Column("lease", String(32)),
+    # A batch whose run failed waits until then before it is tried again.
+    Column("not_before", UTCDateTime),
 )
 
 # Append-only: every attempt, provider callback, acknowledgement and playback.

@@ -23,6 +23,8 @@ _PLAIN = (
     "issued_by",
     "ended_at",
     "cap_identifier",
+    "release_at",
+    "release_by",
 )
 
 

@@ -205,6 +205,18 @@ class WarningRepository:
             pairs.append((row["warning_id"], version_from_row(row, current)))
         return pairs, int(total)
 
+    async def ids_with_release_due(self, now: datetime) -> list[int]:
+        """Warnings whose latest version was approved for release at a time now passed."""
+        rows = await self.conn.execute(
+            select(warning_versions.c.warning_id)
+            .distinct()
+            .where(
+                warning_versions.c.state == "approved",
+                warning_versions.c.release_at <= now,
+            )
+        )
+        return [row[0] for row in rows]
+
     async def ids_with_expired(self, now: datetime) -> list[int]:
         """Warnings with an issued version whose expiry time has passed."""
         rows = await self.conn.execute(

@@ -17,6 +17,8 @@ from warning.content import Content
 from warning.errors import InvalidInput, InvalidTransition, PermissionDenied
 from warning.events import (
     Event,
+    ReleaseFailed,
+    ReleaseScheduled,
     WarningApproved,
     WarningCancelled,
     WarningDrafted,
@@ -172,6 +174,41 @@ def issue(
     """Publish the approved version; the one it replaces becomes superseded or cancelled."""
     version = warning.latest
     _require(actor, Action.ISSUE, version, rules)
+    return _publish(warning, actor.username, rules, now, sequence)
+
+
+def schedule_release(warning: Warning, actor: Actor, rules: Rules, now: datetime) -> list[Event]:
+    """Approve the latest version for release at its onset (by whoever may issue it)."""
+    version = warning.latest
+    _require(actor, Action.ISSUE, version, rules)
+    transition(version.state, Action.ISSUE)
+    if version.onset <= now:
+        raise InvalidInput("the onset has passed: issue the warning now", field="onset")
+    version.release_at = version.onset
+    version.release_by = actor.username
+    return [ReleaseScheduled(version.number, version.onset.isoformat())]
+
+
+def release_due(warning: Warning, rules: Rules, now: datetime, sequence: int) -> list[Event]:
+    """Issue a version scheduled for release once its time has come, in the name of the
+    person who scheduled it; if it can no longer be issued, the schedule is dropped."""
+    version = warning.latest
+    if version.state is not State.APPROVED or version.release_at is None:
+        return []
+    if version.release_at > now:
+        return []
+    assert version.release_by is not None
+    try:
+        return _publish(warning, version.release_by, rules, now, sequence)
+    except InvalidTransition as e:
+        version.release_at = None
+        return [ReleaseFailed(version.number, str(e))]
+
+
+def _publish(
+    warning: Warning, issued_by: str, rules: Rules, now: datetime, sequence: int
+) -> list[Event]:
+    version = warning.latest
     new_state = transition(version.state, Action.ISSUE)
     if version.expires <= now:
         raise InvalidTransition(
@@ -199,7 +236,8 @@ def issue(
     org = rules.catalog.organisation(rules.catalog.hazard(version.hazard).org)
     version.state = new_state
     version.issued_at = now
-    version.issued_by = actor.username
+    version.issued_by = issued_by
+    version.release_at = None
     version.cap_identifier = cap_identifier(
         rules.issuer_area, org.cap_code, now, rules.tz, sequence
     )

@@ -53,6 +53,16 @@ class WarningIssued(Event):
 
 
 @dataclass(frozen=True)
+class ReleaseScheduled(Event):
+    at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class ReleaseFailed(Event):
+    reason: str
+
+
+@dataclass(frozen=True)
 class WarningSuperseded(Event):
     by_version: int
 

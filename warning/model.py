@@ -95,6 +95,9 @@ class Version:
     issued_at: datetime | None = None
     issued_by: str | None = None
     ended_at: datetime | None = None
+    # Approved for release at its onset: when, and who asked (the issue is theirs).
+    release_at: datetime | None = None
+    release_by: str | None = None
     cap_identifier: str | None = None
     references: str | None = None
 

@@ -58,6 +58,8 @@ def version_json(warning_id: int, version: Version, rules: Rules) -> dict[str, A
         else None,
         "issued_at": iso(version.issued_at, tz),
         "issued_by": version.issued_by,
+        "release_at": iso(version.release_at, tz),
+        "release_by": version.release_by,
         "ended_at": iso(version.ended_at, tz),
         "cap_identifier": version.cap_identifier,
         "references": version.references,

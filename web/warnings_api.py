@@ -129,6 +129,12 @@ async def issue(request: web.Request) -> web.Response:
     return response
 
 
+@routes.post("/api/v1/warnings/{id}/schedule")
+async def schedule(request: web.Request) -> web.Response:
+    """Approved for release at its onset: the scheduler issues it then."""
+    return await _command(request, "schedule", commands.schedule_release)
+
+
 @routes.post("/api/v1/warnings/{id}/revisions")
 async def revise(request: web.Request) -> web.Response:
     body = await json_object(request)

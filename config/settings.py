@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     batch_requeue_seconds: float = Field(gt=0)
     scheduler_lock_seconds: float = Field(ge=1)
     timer_seconds: float = Field(gt=0)
+    red_repeat_minutes: float = Field(ge=0)
 
     @field_validator("timezone")
     @classmethod

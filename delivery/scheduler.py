@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,10 +20,12 @@ from redis.asyncio import Redis
 from redis.exceptions import LockError
 
 from delivery.dispatch import Queue, sweep
+from delivery.fanout import priority
 from ewb.services import Services
 from store import unit_of_work
 from warning import commands
 from warning.actors import SYSTEM
+from warning.model import State
 
 log = logging.getLogger("ewb.delivery.scheduler")
 LOCK = "ewb:scheduler"
@@ -75,6 +78,38 @@ async def release_due(services: Services, waker: Waker) -> int:
     return len(due)
 
 
+async def repeat_broadcasts(services: Services, waker: Waker) -> int:
+    """Play issued red warnings on the loudspeakers again every `red_repeat_minutes`,
+    until they are cancelled, superseded or expired; returns how many repeats started."""
+    settings = services.settings
+    if not settings.red_repeat_minutes:
+        return 0
+    now = services.clock()
+    async with services.store.read() as tx:
+        due = await tx.timers.repeats_due(now - timedelta(minutes=settings.red_repeat_minutes))
+    for warning_id, number, repeats in due:
+        async with services.store.write() as tx:
+            version = (await tx.warnings.get(warning_id)).warning.version(number)
+            if version.state is not State.ISSUED:
+                continue  # ended since the look
+            repeat = repeats + 1
+            added = await tx.fanout.add_terminals(
+                warning_id, number, version.areas, priority(version, True), now, repeat
+            )
+            await tx.fanout.queue_events(warning_id, number, now, repeat)
+            await tx.fanout.make_batches(warning_id, number, settings.batch_size, now, repeat)
+        log.info(
+            "red warning %s v%s: loudspeaker repeat %d to %d terminals",
+            warning_id,
+            number,
+            repeat,
+            added,
+        )
+    if due:
+        waker.wake()
+    return len(due)
+
+
 def _every(
     scheduler: AsyncIOScheduler, job: Callable[[], Awaitable[object]], seconds: float, name: str
 ) -> None:
@@ -93,6 +128,7 @@ def build(services: Services, waker: Waker, queue: Queue | None = None) -> Async
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     _every(scheduler, lambda: expire_due(services), settings.expiry_check_seconds, "expire")
     _every(scheduler, lambda: release_due(services, waker), settings.timer_seconds, "release")
+    _every(scheduler, lambda: repeat_broadcasts(services, waker), settings.timer_seconds, "repeat")
     if queue is not None:
         _every(scheduler, lambda: sweep(services, queue), settings.sweep_seconds, "sweep")
     return scheduler

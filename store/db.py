@@ -23,6 +23,7 @@ from store.recipients import RecipientRepository
 from store.residents import ResidentRepository
 from store.tables import sequences
 from store.terminals import TerminalRepository
+from store.timers import TimerRepository
 from store.users import UserRepository
 from store.warnings import WarningRepository
 from warning.areas import AreaTree
@@ -41,6 +42,7 @@ class Tx:
         self.deliveries = DeliveryRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.progress = ProgressRepository(conn)
+        self.timers = TimerRepository(conn)
         self.recipients = RecipientRepository(conn)
         self.residents = ResidentRepository(conn)
         self.terminals = TerminalRepository(conn)

@@ -163,9 +163,15 @@ class FanoutRepository:
         return len(values)
 
     async def add_terminals(
-        self, warning_id: int, version: int, areas: Sequence[str], priority: int, now: datetime
+        self,
+        warning_id: int,
+        version: int,
+        areas: Sequence[str],
+        priority: int,
+        now: datetime,
+        repeat: int = 0,
     ) -> int:
-        """One delivery per terminal in or under the areas."""
+        """One delivery per terminal in or under the areas (`repeat` > 0: a repeat)."""
         f = _fixed(warning_id, version, priority, now)
         rows = select(
             f["w"],
@@ -179,28 +185,42 @@ class FanoutRepository:
             f["p"],
             f["now"],
             f["now"],
+            literal(repeat),
         ).where(
             exists().where(
                 area_closure.c.descendant == terminals.c.area_code,
                 area_closure.c.ancestor.in_(list(areas)),
             )
         )
-        result = await self.conn.execute(insert(deliveries).from_select(COLUMNS, rows))
+        result = await self.conn.execute(insert(deliveries).from_select([*COLUMNS, "repeat"], rows))
         return result.rowcount
 
-    async def queue_events(self, warning_id: int, version: int, now: datetime) -> None:
-        """A `queued` event for every delivery of the version (set-based)."""
+    async def queue_events(
+        self, warning_id: int, version: int, now: datetime, repeat: int | None = None
+    ) -> None:
+        """A `queued` event for every delivery of the version (or of one repeat)."""
+        which = [deliveries.c.warning_id == warning_id, deliveries.c.version == version]
+        if repeat is not None:
+            which.append(deliveries.c.repeat == repeat)
         await self.conn.execute(
             insert(delivery_events).from_select(
                 ["delivery_id", "event", "at"],
-                select(deliveries.c.id, literal("queued"), literal(now, UTCDateTime)).where(
-                    deliveries.c.warning_id == warning_id, deliveries.c.version == version
-                ),
+                select(deliveries.c.id, literal("queued"), literal(now, UTCDateTime)).where(*which),
             )
         )
 
-    async def make_batches(self, warning_id: int, version: int, size: int, now: datetime) -> int:
-        """Cut the pending deliveries into id ranges of `size` per recipient kind and channel."""
+    async def make_batches(
+        self, warning_id: int, version: int, size: int, now: datetime, repeat: int | None = None
+    ) -> int:
+        """Cut the pending deliveries (of one repeat) into id ranges of `size` per recipient
+        kind and channel."""
+        which = [
+            deliveries.c.warning_id == warning_id,
+            deliveries.c.version == version,
+            deliveries.c.state == "pending",
+        ]
+        if repeat is not None:
+            which.append(deliveries.c.repeat == repeat)
         numbered = (
             select(
                 deliveries.c.id,
@@ -214,11 +234,7 @@ class FanoutRepository:
                 )
                 .label("n"),
             )
-            .where(
-                deliveries.c.warning_id == warning_id,
-                deliveries.c.version == version,
-                deliveries.c.state == "pending",
-            )
+            .where(*which)
             .subquery()
         )
         starts = (
@@ -240,11 +256,7 @@ class FanoutRepository:
                     select(
                         deliveries.c.recipient_kind, deliveries.c.channel, func.max(deliveries.c.id)
                     )
-                    .where(
-                        deliveries.c.warning_id == warning_id,
-                        deliveries.c.version == version,
-                        deliveries.c.state == "pending",
-                    )
+                    .where(*which)
                     .group_by(deliveries.c.recipient_kind, deliveries.c.channel)
                 )
             ).all()

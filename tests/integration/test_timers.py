@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from delivery.scheduler import expire_due, release_due
+from delivery.scheduler import expire_due, release_due, repeat_broadcasts
 from ewb.services import Services
+from sim import broadcast
 from tests.integration.conftest import Api, FakeClock
 from tests.integration.engine import engine
-from tests.integration.flows import APPROVERS, approve_all, draft, issue_new, ok
+from tests.integration.flows import APPROVERS, approve_all, draft, issue_new, ok, release
+from tests.integration.test_fanout import add_relays
 from tests.integration.test_planner import make_population, store_population
 from tests.support import NOW
 
@@ -111,3 +113,41 @@ async def test_a_scheduled_version_issued_by_hand_is_not_issued_again(
     assert await release_due(services, Woken()) == 0
     audit = await ok(api.get(f"/audit?warning_id={wid}"))
     assert [x["action"] for x in audit["entries"]].count("issue") == 1
+
+
+async def test_red_warnings_are_repeated_on_the_loudspeakers_until_they_end(
+    api: Api,
+    settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    async with engine(settings, clock, red_repeat_minutes=30) as e:
+        await add_relays(e.services)
+        red = await issue_new(api, grade="red", areas=["320921"])
+        orange = await issue_new(api, grade="orange", hazard="rainstorm", areas=["320921"])
+        await e.runner.drain()
+        packages = e.sims["broadcast"][broadcast.PACKAGES]
+        first = len(packages)
+        woken = Woken()
+
+        clock.now = NOW + timedelta(minutes=29)
+        assert await repeat_broadcasts(e.services, woken) == 0
+        clock.now = NOW + timedelta(minutes=30, seconds=1)
+        assert await repeat_broadcasts(e.services, woken) == 1  # red only
+        assert woken.times == 1
+        await e.runner.drain()
+        loudspeakers = [d for d in await e.deliveries(red["id"]) if d.channel == "broadcast"]
+        assert sorted((d.recipient_id, d.repeat) for d in loudspeakers) == [
+            (t, n) for t in ("T1", "T2", "T3") for n in (0, 1)
+        ]
+        assert all(d.state in ("sent", "delivered") for d in loudspeakers)
+        assert len(packages) > first  # the platform got the warning again
+        assert all(d.repeat == 0 for d in await e.deliveries(orange["id"]))
+        assert await repeat_broadcasts(e.services, woken) == 0  # not again at once
+
+        await ok(
+            api.post(f"/warnings/{red['id']}/revisions", "forecaster", {"action": "cancel"}), 201
+        )
+        await release(api, red["id"], ["duty_chief"])
+        await e.runner.drain()
+        clock.now = NOW + timedelta(hours=2)
+        assert await repeat_broadcasts(e.services, woken) == 0  # cancelled: silence

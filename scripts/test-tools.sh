@@ -2,7 +2,8 @@
 # Install the tools the test suite runs besides Python, where they are missing:
 #  - espeak-ng (Debian package), which speaks the loudspeaker text;
 #  - Prism (@stoplight/prism-cli from npm, into .tools/), which checks the SMS adapter's
-#    requests against Twilio's published OpenAPI file.
+#    requests against Twilio's published OpenAPI file;
+#  - docker-compose (Debian package), which checks docker-compose.yml (no engine needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,16 @@ elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get install -y --no-install-recommends espeak-ng >/dev/null
 else
   echo "tools: espeak-ng is missing (apt-get install espeak-ng); the speech tests will fail" >&2
+fi
+
+if command -v docker-compose >/dev/null 2>&1; then
+  echo "tools: docker-compose present"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "tools: installing docker-compose"
+  apt-get install -y --no-install-recommends docker-compose >/dev/null
+else
+  echo "tools: docker-compose is missing (apt-get install docker-compose); the compose test" \
+       "will fail" >&2
 fi
 
 if [ -x .tools/node_modules/.bin/prism ]; then

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     scheduler_lock_seconds: float = Field(ge=1)
     timer_seconds: float = Field(gt=0)
     red_repeat_minutes: float = Field(ge=0)
+    officer_ack_minutes: float = Field(ge=0)
 
     @field_validator("timezone")
     @classmethod

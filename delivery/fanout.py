@@ -68,12 +68,12 @@ async def plan_version(
     else:
         spec = spec_for(version, rules.catalog)
         await tx.fanout.add_planned(wid, number, spec, priority(version, False), now)
-        if number > 1:  # those an earlier version reached hear about the change too
-            await tx.fanout.add_previous(wid, number, priority(version, False), now)
         if version.mode is not Mode.TEST:
             await tx.fanout.add_rows(
                 _officer_rows(await tx.users.officers(), warning, version, rules, now)
             )
+        if number > 1:  # those an earlier version reached (and not planned above) hear too
+            await tx.fanout.add_previous(wid, number, priority(version, False), now)
     if version.mode is Mode.ACTUAL:  # loudspeakers are public: no exercise on them
         await tx.fanout.add_terminals(wid, number, version.areas, priority(version, True), now)
     await tx.fanout.queue_events(wid, number, now)

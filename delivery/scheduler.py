@@ -1,4 +1,5 @@
-"""Timers (APScheduler 3): expiry, and in distributed mode the sweep that finds lost work.
+"""Timers (APScheduler 3): expiry, release at onset, loudspeaker repeats, reminders of
+officers who have not acknowledged, and in distributed mode the sweep that finds lost work.
 
 Jobs only write to the database and wake the senders; anything far in the future lives in
 the database and is found by a job, never held in a broker. Embedded: the jobs run inside
@@ -11,18 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 from redis.exceptions import LockError
 
+from config.settings import Settings
 from delivery.dispatch import Queue, sweep
 from delivery.fanout import priority
 from ewb.services import Services
 from store import unit_of_work
+from store.db import Tx
+from store.timers import Unacknowledged
+from subscribers.officers import serves
 from warning import commands
 from warning.actors import SYSTEM
 from warning.model import State
@@ -96,8 +102,10 @@ async def repeat_broadcasts(services: Services, waker: Waker) -> int:
             added = await tx.fanout.add_terminals(
                 warning_id, number, version.areas, priority(version, True), now, repeat
             )
-            await tx.fanout.queue_events(warning_id, number, now, repeat)
-            await tx.fanout.make_batches(warning_id, number, settings.batch_size, now, repeat)
+            await tx.fanout.queue_events(warning_id, number, now, repeat, "terminal")
+            await tx.fanout.make_batches(
+                warning_id, number, settings.batch_size, now, repeat, "terminal"
+            )
         log.info(
             "red warning %s v%s: loudspeaker repeat %d to %d terminals",
             warning_id,
@@ -108,6 +116,100 @@ async def repeat_broadcasts(services: Services, waker: Waker) -> int:
     if due:
         waker.wake()
     return len(due)
+
+
+async def remind_officers(services: Services, waker: Waker) -> int:
+    """Officers who have not acknowledged an issued version (actual or exercise) within
+    `officer_ack_minutes` of its sending are reminded once; those who still have not
+    within as long again are named to the duty chiefs serving its areas, once per version.
+    Returns how many deliveries were added (the runner's due path sends them)."""
+    settings = services.settings
+    if not settings.officer_ack_minutes:
+        return 0
+    now = services.clock()
+    wait = timedelta(minutes=settings.officer_ack_minutes)
+    added = 0
+    async with services.store.write() as tx:
+        overdue: dict[tuple[int, int], list[Unacknowledged]] = defaultdict(list)
+        for officer in await tx.timers.unacknowledged_officers(now - wait):
+            if officer.reminded_at is None:
+                await tx.timers.add_reminder(officer.latest_first, now)
+                added += 1
+                log.info(
+                    "warning %s v%s: officer %s has not acknowledged it: reminded",
+                    officer.warning_id,
+                    officer.version,
+                    officer.username,
+                )
+            elif officer.reminded_at <= now - wait:
+                overdue[(officer.warning_id, officer.version)].append(officer)
+        if overdue:
+            added += await _tell_chiefs(tx, overdue, now, settings)
+    if added:
+        waker.wake()
+    return added
+
+
+async def _tell_chiefs(
+    tx: Tx,
+    overdue: dict[tuple[int, int], list[Unacknowledged]],
+    now: datetime,
+    settings: Settings,
+) -> int:
+    """One message to each duty chief serving the version's areas, naming the overdue
+    officers not named to the chiefs before; returns how many were queued."""
+    rules = await tx.rules()
+    chiefs = await tx.timers.duty_chiefs()
+    added = 0
+    for (warning_id, number), officers in overdue.items():
+        reported = await tx.timers.reported_officers(warning_id, number)
+        fresh = [o for o in officers if o.username not in reported]
+        if not fresh:
+            continue
+        names = [o.username for o in fresh]
+        version = (await tx.warnings.get(warning_id)).warning.version(number)
+        told = []
+        for chief in chiefs:
+            if not serves(chief.areas, version.areas, rules.areas):
+                continue
+            channel, address = (
+                ("wecom", chief.wecom_id) if chief.wecom_id else ("sms", chief.phone or "")
+            )
+            await tx.timers.add_chief_message(
+                warning_id,
+                number,
+                chief.username,
+                channel,
+                address,
+                priority(version, True),
+                names,
+                now,
+            )
+            told.append(chief.username)
+        added += len(told)
+        if told:
+            log.warning(
+                "warning %s v%s: officers %s have not acknowledged it after a reminder;"
+                " told duty chiefs %s",
+                warning_id,
+                number,
+                names,
+                told,
+            )
+            continue
+        # Nothing records that no chief could be told, so these officers come up on every
+        # run: say so on the first run after they became overdue only.
+        wait = timedelta(minutes=settings.officer_ack_minutes)
+        since = now - timedelta(seconds=settings.timer_seconds)
+        if any(o.reminded_at is not None and o.reminded_at + wait > since for o in fresh):
+            log.warning(
+                "warning %s v%s: officers %s have not acknowledged it after a reminder, and"
+                " no duty chief serving its areas has a WeCom id or a phone to be told",
+                warning_id,
+                number,
+                names,
+            )
+    return added
 
 
 def _every(
@@ -129,6 +231,7 @@ def build(services: Services, waker: Waker, queue: Queue | None = None) -> Async
     _every(scheduler, lambda: expire_due(services), settings.expiry_check_seconds, "expire")
     _every(scheduler, lambda: release_due(services, waker), settings.timer_seconds, "release")
     _every(scheduler, lambda: repeat_broadcasts(services, waker), settings.timer_seconds, "repeat")
+    _every(scheduler, lambda: remind_officers(services, waker), settings.timer_seconds, "remind")
     if queue is not None:
         _every(scheduler, lambda: sweep(services, queue), settings.sweep_seconds, "sweep")
     return scheduler

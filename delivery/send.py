@@ -12,6 +12,9 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from channels import ebd
 from channels.base import Alert, Batch, Message, Outcome, SendResult
@@ -23,8 +26,11 @@ from delivery.retry import retry_at
 from ewb.services import Services
 from store.db import Tx
 from store.deliveries import Delivery
+from store.timers import reported_in
 from templates.preview import from_settings
-from templates.render import Options, Rendered, render
+from templates.render import TEMPLATE_DIR, Options, Rendered, render
+from templates.sms_length import plain
+from warning import texts
 from warning.model import Mode, Version, Warning
 from warning.rules import Rules
 
@@ -32,6 +38,20 @@ log = logging.getLogger("ewb.delivery")
 _RNG = random.Random()
 
 Key = tuple[int, int, str]  # warning id, version, channel
+
+# Notices about a warning rather than the warning itself: the line put before an officer's
+# reminder, and the message naming to a duty chief the officers who have not acknowledged.
+_NOTICES = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    undefined=StrictUndefined,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _notice(name: str, **values: Any) -> str:
+    return plain(_NOTICES.get_template(f"{name}/zh-CN/default.j2").render(values).strip())
 
 
 class Renderer:
@@ -157,14 +177,51 @@ async def _batch(
     )
     messages = []
     for d in items:
+        if d.recipient_kind == "chief":
+            messages.append(await _to_chief(tx, d, version, renderer.rules))
+            continue
         if d.recipient_kind == "officer":
             template, locale, groups = "officer", "zh-CN", tuple(version.groups)
         else:
             template = channel
             locale, groups = profiles.get(int(d.recipient_id), ("zh-CN", ()))
         out = renderer(warning, version, template, locale, groups)
-        messages.append(Message(d.id, d.address, out.text, out.title))
+        text = out.text
+        if d.recipient_kind == "officer" and d.repeat >= 1:  # not acknowledged: a reminder
+            text = _notice("officer_reminder") + text
+        messages.append(Message(d.id, d.address, text, out.title))
     return Batch(channel, tuple(messages))
+
+
+async def _to_chief(tx: Tx, delivery: Delivery, version: Version, rules: Rules) -> Message:
+    """The duty chief's message: the warning, and the officers its `queued` event names
+    (reminded, still not acknowledged) with their areas."""
+    named: list[str] = []
+    for event in await tx.deliveries.events(delivery.id):
+        if event.event == "queued" and (named := reported_in(event.detail)):
+            break
+    officers = []
+    for username in named:
+        officer = await tx.users.officer(username)
+        areas = sorted(officer.areas) if officer else []
+        officers.append(
+            {
+                "name": (officer.name if officer else None) or username,
+                "areas": "、".join(_place(code, rules) for code in areas),
+            }
+        )
+    text = _notice("chief", headline=texts.headline(version, rules, "zh-CN"), officers=officers)
+    return Message(delivery.id, delivery.address, text)
+
+
+def _place(code: str, rules: Rules) -> str:
+    """An area's name, after its town's for a village (村 names repeat across towns)."""
+    area = rules.areas.get(code)
+    if area is None:
+        return code
+    if area.level == "village" and area.parent:
+        return rules.areas.name(area.parent) + area.name
+    return area.name
 
 
 async def _broadcast(

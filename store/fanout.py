@@ -56,6 +56,15 @@ def _fixed(warning_id: int, version: int, priority: int, now: datetime) -> dict[
     }
 
 
+def _only(warning_id: int, version: int, repeat: int | None, kind: str | None) -> list[Any]:
+    which = [deliveries.c.warning_id == warning_id, deliveries.c.version == version]
+    if repeat is not None:
+        which.append(deliveries.c.repeat == repeat)
+    if kind is not None:
+        which.append(deliveries.c.recipient_kind == kind)
+    return which
+
+
 class FanoutRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -196,12 +205,16 @@ class FanoutRepository:
         return result.rowcount
 
     async def queue_events(
-        self, warning_id: int, version: int, now: datetime, repeat: int | None = None
+        self,
+        warning_id: int,
+        version: int,
+        now: datetime,
+        repeat: int | None = None,
+        kind: str | None = None,
     ) -> None:
-        """A `queued` event for every delivery of the version (or of one repeat)."""
-        which = [deliveries.c.warning_id == warning_id, deliveries.c.version == version]
-        if repeat is not None:
-            which.append(deliveries.c.repeat == repeat)
+        """A `queued` event for every delivery of the version (or of one repeat to one
+        kind of recipient)."""
+        which = _only(warning_id, version, repeat, kind)
         await self.conn.execute(
             insert(delivery_events).from_select(
                 ["delivery_id", "event", "at"],
@@ -210,17 +223,17 @@ class FanoutRepository:
         )
 
     async def make_batches(
-        self, warning_id: int, version: int, size: int, now: datetime, repeat: int | None = None
+        self,
+        warning_id: int,
+        version: int,
+        size: int,
+        now: datetime,
+        repeat: int | None = None,
+        kind: str | None = None,
     ) -> int:
-        """Cut the pending deliveries (of one repeat) into id ranges of `size` per recipient
-        kind and channel."""
-        which = [
-            deliveries.c.warning_id == warning_id,
-            deliveries.c.version == version,
-            deliveries.c.state == "pending",
-        ]
-        if repeat is not None:
-            which.append(deliveries.c.repeat == repeat)
+        """Cut the pending deliveries (of one repeat to one kind of recipient) into id
+        ranges of `size` per recipient kind and channel."""
+        which = [*_only(warning_id, version, repeat, kind), deliveries.c.state == "pending"]
         numbered = (
             select(
                 deliveries.c.id,

@@ -295,7 +295,7 @@ deliveries = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("warning_id", Integer, nullable=False),
     Column("version", Integer, nullable=False),
-    Column("recipient_kind", String(10), nullable=False),  # resident | officer | terminal
+    Column("recipient_kind", String(10), nullable=False),  # resident officer terminal chief
     Column("recipient_id", String(64), nullable=False),
     Column("channel", String(20), nullable=False),  # sms | wechat | wecom | broadcast
     Column("address", String(80), nullable=False),  # phone, openid, WeCom user, endpoint
@@ -311,7 +311,8 @@ deliveries = Table(
     Column("next_attempt_at", UTCDateTime, index=True),
     # The delivery was being sent when its worker died, and was sent again.
     Column("resent_after_crash", Boolean, nullable=False, server_default=sa_false()),
-    # 0 for the first broadcast; 1, 2 … for the repeats of a red warning on loudspeakers.
+    # 0 for the first send; then 1, 2 … for a red warning repeated on loudspeakers, an
+    # officer reminded to acknowledge, a duty chief told of officers who did not.
     Column("repeat", Integer, nullable=False, server_default="0"),
     UniqueConstraint(
         "warning_id",

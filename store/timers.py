@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.tables import deliveries, warning_versions
+from store.tables import deliveries, delivery_events, users, warning_versions
+
+IN_FLIGHT = ("pending", "sending")
+REMINDER = "reminder"  # the detail of a reminder's `queued` event
+
+
+@dataclass(frozen=True)
+class Unacknowledged:
+    """An officer who has not acknowledged an issued version sent to them."""
+
+    warning_id: int
+    version: int
+    username: str
+    latest_first: int  # their most recent first-send delivery: a reminder goes the same way
+    reminded_at: datetime | None  # when their reminder was queued, if it was
+
+
+@dataclass(frozen=True)
+class Chief:
+    username: str
+    phone: str | None
+    wecom_id: str | None
+    areas: frozenset[str]
 
 
 class TimerRepository:
@@ -41,3 +65,232 @@ class TimerRepository:
             .having(func.max(deliveries.c.created_at) < last_before)
         )
         return [(int(w), int(v), int(n)) for w, v, n in rows]
+
+    async def unacknowledged_officers(self, sent_before: datetime) -> list[Unacknowledged]:
+        """Officers first sent an issued version (actual or exercise, not an all-clear) at
+        or before `sent_before`, none of whose deliveries of it is in flight or has been
+        acknowledged; with when their reminder (repeat ≥ 1) was queued, if it was."""
+        other = deliveries.alias("other")
+        acknowledged = (
+            exists()
+            .where(
+                other.c.warning_id == deliveries.c.warning_id,
+                other.c.version == deliveries.c.version,
+                other.c.recipient_kind == "officer",
+                other.c.recipient_id == deliveries.c.recipient_id,
+                delivery_events.c.delivery_id == other.c.id,
+                delivery_events.c.event == "acknowledged",
+            )
+            .correlate(deliveries)
+        )
+        first = deliveries.c.repeat == 0
+        first_sent = func.min(case((first, deliveries.c.created_at)))
+        in_flight = func.sum(case((and_(first, deliveries.c.state.in_(IN_FLIGHT)), 1), else_=0))
+        rows = await self.conn.execute(
+            select(
+                deliveries.c.warning_id,
+                deliveries.c.version,
+                deliveries.c.recipient_id,
+                func.max(case((first, deliveries.c.id))).label("latest_first"),
+                func.min(case((deliveries.c.repeat >= 1, deliveries.c.created_at))).label(
+                    "reminded_at"
+                ),
+            )
+            .join(
+                warning_versions,
+                and_(
+                    warning_versions.c.warning_id == deliveries.c.warning_id,
+                    warning_versions.c.number == deliveries.c.version,
+                ),
+            )
+            .where(
+                deliveries.c.recipient_kind == "officer",
+                warning_versions.c.state == "issued",
+                warning_versions.c.mode.in_(("actual", "exercise")),
+                warning_versions.c.kind != "cancel",
+                ~acknowledged,
+            )
+            .group_by(deliveries.c.warning_id, deliveries.c.version, deliveries.c.recipient_id)
+            .having(first_sent <= sent_before, in_flight == 0)
+            .order_by(deliveries.c.warning_id, deliveries.c.version, deliveries.c.recipient_id)
+        )
+        return [
+            Unacknowledged(
+                int(r.warning_id),
+                int(r.version),
+                r.recipient_id,
+                int(r.latest_first),
+                r.reminded_at,
+            )
+            for r in rows
+        ]
+
+    async def add_reminder(self, first_id: int, now: datetime) -> int:
+        """The officer's delivery `first_id` again, as their reminder (repeat 1), due now
+        (the runner's due path sends it)."""
+        source = (
+            await self.conn.execute(select(deliveries).where(deliveries.c.id == first_id))
+        ).one()
+        return await self._add(
+            warning_id=source.warning_id,
+            version=source.version,
+            recipient_kind=source.recipient_kind,
+            recipient_id=source.recipient_id,
+            channel=source.channel,
+            address=source.address,
+            priority=source.priority,
+            repeat=1,
+            now=now,
+            detail=REMINDER,
+        )
+
+    async def duty_chiefs(self) -> list[Chief]:
+        """Active duty chiefs with a WeCom id or a phone."""
+        rows = await self.conn.execute(
+            select(users.c.username, users.c.phone, users.c.wecom_id, users.c.areas)
+            .where(users.c.role == "duty_chief", users.c.active.is_(True))
+            .order_by(users.c.username)
+        )
+        return [
+            Chief(r.username, r.phone or None, r.wecom_id or None, frozenset(r.areas))
+            for r in rows
+            if r.phone or r.wecom_id
+        ]
+
+    async def reported_officers(self, warning_id: int, version: int) -> set[str]:
+        """Officers the duty chiefs were already told about for this version (named in
+        the `queued` event of a chief's delivery)."""
+        rows = await self.conn.execute(
+            select(delivery_events.c.detail)
+            .join(deliveries, deliveries.c.id == delivery_events.c.delivery_id)
+            .where(
+                deliveries.c.warning_id == warning_id,
+                deliveries.c.version == version,
+                deliveries.c.recipient_kind == "chief",
+                delivery_events.c.event == "queued",
+                delivery_events.c.detail.is_not(None),
+            )
+        )
+        found: set[str] = set()
+        for (detail,) in rows:
+            found.update(reported_in(detail))
+        return found
+
+    async def add_chief_message(
+        self,
+        warning_id: int,
+        version: int,
+        chief: str,
+        channel: str,
+        address: str,
+        priority: int,
+        officers: list[str],
+        now: datetime,
+    ) -> int:
+        """A message to a duty chief naming the `officers` who have not acknowledged the
+        version, due now; its repeat is the chief's next free one for the version."""
+        taken = (
+            await self.conn.execute(
+                select(func.max(deliveries.c.repeat)).where(
+                    deliveries.c.warning_id == warning_id,
+                    deliveries.c.version == version,
+                    deliveries.c.recipient_kind == "chief",
+                    deliveries.c.recipient_id == chief,
+                )
+            )
+        ).scalar()
+        return await self._add(
+            warning_id=warning_id,
+            version=version,
+            recipient_kind="chief",
+            recipient_id=chief,
+            channel=channel,
+            address=address,
+            priority=priority,
+            repeat=0 if taken is None else int(taken) + 1,
+            now=now,
+            detail=json.dumps(sorted(officers)),
+        )
+
+    async def _add(
+        self,
+        *,
+        warning_id: int,
+        version: int,
+        recipient_kind: str,
+        recipient_id: str,
+        channel: str,
+        address: str,
+        priority: int,
+        repeat: int,
+        now: datetime,
+        detail: str,
+    ) -> int:
+        result = await self.conn.execute(
+            insert(deliveries).values(
+                warning_id=warning_id,
+                version=version,
+                recipient_kind=recipient_kind,
+                recipient_id=recipient_id,
+                channel=channel,
+                address=address,
+                state="pending",
+                attempts=0,
+                priority=priority,
+                next_attempt_at=now,
+                repeat=repeat,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        delivery_id = int(result.inserted_primary_key[0])
+        await self.conn.execute(
+            insert(delivery_events).values(
+                delivery_id=delivery_id, event="queued", at=now, detail=detail
+            )
+        )
+        return delivery_id
+
+    async def officer_deliveries(
+        self, warning_id: int, version: int, username: str
+    ) -> list[tuple[int, datetime | None]]:
+        """(delivery id, first acknowledgement or None) of every delivery of the version to
+        this officer, held until the transaction ends."""
+        ids = [
+            r.id
+            for r in await self.conn.execute(
+                select(deliveries.c.id)
+                .where(
+                    deliveries.c.warning_id == warning_id,
+                    deliveries.c.version == version,
+                    deliveries.c.recipient_kind == "officer",
+                    deliveries.c.recipient_id == username,
+                )
+                .order_by(deliveries.c.id)
+                .with_for_update()
+            )
+        ]
+        if not ids:
+            return []
+        acked = dict(
+            (
+                await self.conn.execute(
+                    select(delivery_events.c.delivery_id, func.min(delivery_events.c.at))
+                    .where(
+                        delivery_events.c.delivery_id.in_(ids),
+                        delivery_events.c.event == "acknowledged",
+                    )
+                    .group_by(delivery_events.c.delivery_id)
+                )
+            ).all()
+        )
+        return [(i, acked.get(i)) for i in ids]
+
+
+def reported_in(detail: str | None) -> list[str]:
+    """The officers a chief's `queued` detail names (a JSON list of usernames)."""
+    try:
+        names = json.loads(detail or "")
+    except ValueError:
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []

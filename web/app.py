@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ewb.services import Services
 from web import (
+    acks_api,
     audit_api,
     auth,
     cap_api,
@@ -42,6 +43,7 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         residents_api,
         people_api,
         progress_api,
+        acks_api,
         webhooks_twilio,
         webhooks_broadcast,
     ):

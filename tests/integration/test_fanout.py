@@ -329,3 +329,29 @@ async def test_an_sms_the_carrier_could_not_deliver_moves_to_wechat(
         assert mine[0].last_error and mine[0].last_error.startswith("30008")
         openids = [str(m) for m in e.sims["wechat"][wechat.SIM].received]
         assert any("oLostAtCarrier01" in m for m in openids)
+
+
+async def test_an_update_reaches_the_officers_once(
+    api: Api,
+    settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    async with engine(settings, clock) as e:
+        await store_population(e.services, make_population(count=40))
+        await add_relays(e.services)
+        issued = await issue_new(api, grade="yellow", areas=COUNTY)
+        await e.runner.drain()
+        wid = issued["id"]
+        await ok(
+            api.post(
+                f"/warnings/{wid}/revisions",
+                "forecaster",
+                {"action": "escalate", "grade": "orange"},
+            ),
+            201,
+        )
+        await release(api, wid, ["duty_chief", "leader"])
+        await e.runner.drain()
+        officers = [d for d in await e.deliveries(wid, 2) if d.recipient_kind == "officer"]
+        assert sorted(d.recipient_id for d in officers) == ["officer_a", "officer_b"]
+        assert all(d.state in ("sent", "delivered") for d in officers)

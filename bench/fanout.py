@@ -233,7 +233,7 @@ async def until_done(settings: Settings, warning_id: int) -> dict[str, Any]:
         if time.monotonic() - last > 10:
             print(f"    … {done:,} of {found.total:,} final", flush=True)
             last = time.monotonic()
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(2)  # the progress query is not free: it would slow the engine
     d, e = tables.deliveries, tables.delivery_events
     async with services.store.read() as tx:
         planned_at = (

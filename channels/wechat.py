@@ -201,7 +201,8 @@ class WechatAdapter:
     ) -> None:
         self._template_id = config.template_id
         self._tz = tz
-        self._concurrency = concurrency
+        # Shared by every batch this adapter sends: the process's send concurrency.
+        self._limit = asyncio.Semaphore(concurrency)
         self._api = TokenApi(
             "wechat",
             session,
@@ -218,10 +219,9 @@ class WechatAdapter:
 
     async def send(self, batch: Batch) -> list[SendResult]:
         """One template message per resident, a few at a time; results in message order."""
-        limit = asyncio.Semaphore(self._concurrency)
 
         async def one(message: Message) -> SendResult:
-            async with limit:
+            async with self._limit:
                 try:
                     return await self._send_one(message, batch.alert)
                 except Exception:

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     sim_rate_500: float = Field(ge=0, le=1)
     batch_size: int = Field(ge=1, le=10000)
     claim_chunk: int = Field(ge=1, le=1000)
+    chunks_in_flight: int = Field(ge=1, le=16)
     runner_batches: int = Field(ge=1, le=64)
     runner_poll_seconds: float = Field(gt=0)
     retry_base_seconds: float = Field(gt=0)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
+from channels.base import SendResult
 from delivery.adapters import Adapters
 from delivery.ratelimit import Limiter
-from delivery.send import send_claimed
+from delivery.send import new_renderer, send_claimed
 from ewb.services import Services
 from store.batches import BatchRow
 
@@ -25,30 +27,71 @@ async def run_batch(
     """Send a batch a chunk at a time while its version is still the one in force.
 
     Each chunk is claimed (`sending`) before it is sent and recorded after, so a re-run
-    skips what was recorded and re-sends only what was in flight. With a `lease` (the
-    distributed mode) every chunk renews the hold and stops if another worker took over.
-    Returns "done", "cancelled" or "lost".
+    skips what was recorded and re-sends only what was in flight. `chunks_in_flight`
+    chunks are sent at once, so that storing one chunk's results overlaps the next one's
+    sending. With a `lease` (the distributed mode) every chunk renews the hold and stops
+    if another worker took over. Returns "done", "cancelled" or "lost".
     """
-    chunk = services.settings.claim_chunk
-    while True:
-        async with services.store.write() as tx:
-            now = services.clock()
-            if lease is not None and not await tx.batches.beat(batch.id, lease, now):
-                log.warning("batch %s was taken over by another worker: stopping", batch.id)
-                return "lost"
-            if await tx.batches.version_state(batch.warning_id, batch.version) != "issued":
-                cancelled = await tx.batches.cancel_batch(batch, now)
-                log.info(
-                    "batch %s cancelled (version no longer in force): %d unsent",
-                    batch.id,
-                    cancelled,
+    settings = services.settings
+    async with services.store.write() as tx:
+        now = services.clock()
+        resumed = await tx.batches.resume(batch, now)
+        renderer = await new_renderer(tx, services, now)
+    if resumed:
+        log.warning(
+            "batch %s: %d deliveries in flight when its last run stopped are sent again"
+            " (resent_after_crash)",
+            batch.id,
+            resumed,
+        )
+    in_flight: set[asyncio.Task[list[SendResult]]] = set()
+    try:
+        while True:
+            outcome = await _next_chunk(services, batch, lease, settings.claim_chunk)
+            if isinstance(outcome, str):
+                break
+            in_flight.add(
+                asyncio.create_task(send_claimed(services, adapters, outcome, limiter, renderer))
+            )
+            if len(in_flight) >= settings.chunks_in_flight:
+                finished, in_flight = await asyncio.wait(
+                    in_flight, return_when=asyncio.FIRST_COMPLETED
                 )
-                return "cancelled"
-            ids = await tx.batches.claim_in_batch(batch, chunk, now)
-            if not ids:
-                await tx.batches.set_state(batch.id, "done", now)
-                return "done"
-        await send_claimed(services, adapters, ids, limiter)
+                for task in finished:
+                    task.result()  # a chunk that failed fails the batch
+        while in_flight:
+            finished, in_flight = await asyncio.wait(in_flight)
+            for task in finished:
+                task.result()
+    finally:
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+    if outcome == "done":
+        async with services.store.write() as tx:
+            await tx.batches.set_state(batch.id, "done", services.clock())
+    return outcome
+
+
+async def _next_chunk(
+    services: Services, batch: BatchRow, lease: str | None, size: int
+) -> list[int] | str:
+    """The next chunk's delivery ids, claimed; or why the batch stops here."""
+    async with services.store.write() as tx:
+        now = services.clock()
+        if lease is not None and not await tx.batches.beat(batch.id, lease, now):
+            log.warning("batch %s was taken over by another worker: stopping", batch.id)
+            return "lost"
+        if await tx.batches.version_state(batch.warning_id, batch.version) != "issued":
+            cancelled = await tx.batches.cancel_batch(batch, now)
+            log.info(
+                "batch %s cancelled (version no longer in force): %d unsent",
+                batch.id,
+                cancelled,
+            )
+            return "cancelled"
+        ids = await tx.batches.claim_in_batch(batch, size, now)
+        return ids or "done"
 
 
 async def give_back(services: Services, batch: BatchRow) -> None:

@@ -7,8 +7,10 @@ once, hand the channel's adapter one batch, store every result at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -60,6 +62,7 @@ class Renderer:
     def __init__(self, rules: Rules, options: Options, at: datetime) -> None:
         self.rules, self.options, self.at = rules, options, at
         self._done: dict[tuple[int | None, int, str, str, tuple[str, ...]], Rendered] = {}
+        self._warnings: dict[int, Warning] = {}
 
     def __call__(
         self,
@@ -76,9 +79,28 @@ class Renderer:
             )
         return self._done[key]
 
+    async def warning(self, tx: Tx, warning_id: int) -> Warning:
+        """The warning (its issued versions never change), read once."""
+        if warning_id not in self._warnings:
+            self._warnings[warning_id] = (await tx.warnings.get(warning_id)).warning
+        return self._warnings[warning_id]
+
     @property
     def renders(self) -> int:
         return len(self._done)
+
+
+RULES_TTL = 60.0  # seconds an area tree read for rendering is reused (areas rarely change)
+_rules: dict[int, tuple[float, Rules]] = {}
+
+
+async def new_renderer(tx: Tx, services: Services, now: datetime) -> Renderer:
+    """A renderer for one batch; the rules (area names) are read at most once a minute."""
+    key, clock = id(services.store), time.monotonic()
+    cached = _rules.get(key)
+    if cached is None or clock - cached[0] > RULES_TTL:
+        cached = _rules[key] = (clock, await tx.rules())
+    return Renderer(cached[1], from_settings(services.settings), now)
 
 
 async def send_deliveries(
@@ -101,9 +123,11 @@ async def send_claimed(
     adapters: Adapters,
     delivery_ids: list[int],
     limiter: Limiter | None = None,
+    renderer: Renderer | None = None,
 ) -> list[SendResult]:
     """Send deliveries already marked `sending`: render each kind of message once, one
-    adapter batch per channel, results (retries, fallbacks) stored per batch."""
+    adapter batch per channel, results (retries, fallbacks) stored per batch. A batch
+    passes the same `renderer` for all its chunks (what it rendered, it renders once)."""
     if not delivery_ids:
         return []
     now = services.clock()
@@ -112,19 +136,23 @@ async def send_claimed(
         groups: dict[Key, list[Delivery]] = defaultdict(list)
         for d in rows:
             groups[(d.warning_id, d.version, d.channel)].append(d)
-        renderer = Renderer(await tx.rules(), from_settings(services.settings), now)
+        if renderer is None:
+            renderer = await new_renderer(tx, services, now)
         batches = [
             await _batch(tx, key, items, renderer, services, now) for key, items in groups.items()
         ]
     by_id = {d.id: d for d in rows}
-    results: list[SendResult] = []
-    for batch in batches:
+
+    async def send(batch: Batch) -> list[SendResult]:
         if limiter is not None:
             await limiter.acquire(batch.channel, len(batch.messages))
         sent = await adapters[batch.channel].send(batch)
         await record(services, sent, by_id)
-        results.extend(sent)
-    return results
+        return sent
+
+    # The channels side by side: each provider at its own pace and concurrency.
+    sent = await asyncio.gather(*(send(batch) for batch in batches))
+    return [result for results in sent for result in results]
 
 
 async def record(services: Services, results: list[SendResult], by_id: dict[int, Delivery]) -> None:
@@ -133,7 +161,12 @@ async def record(services: Services, results: list[SendResult], by_id: dict[int,
     settings = services.settings
     async with services.store.write() as tx:
         now = services.clock()
+        await tx.deliveries.record_accepted(
+            [r for r in results if r.outcome is Outcome.ACCEPTED], now
+        )
         for result in results:
+            if result.outcome is Outcome.ACCEPTED:
+                continue
             delivery = by_id[result.delivery_id]
             retry = None
             if result.outcome is Outcome.RETRYABLE:
@@ -167,7 +200,7 @@ async def _created(tx: Tx, delivery_id: int) -> datetime:
 async def _batch(
     tx: Tx, key: Key, items: list[Delivery], renderer: Renderer, services: Services, now: datetime
 ) -> Batch:
-    warning = (await tx.warnings.get(key[0])).warning
+    warning = await renderer.warning(tx, key[0])
     version = warning.version(key[1])
     channel = key[2]
     if channel == "broadcast":

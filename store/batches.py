@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.fanout import ALL_CHANNELS
 from store.tables import deliveries, delivery_batches, outbox, warning_versions
 
 
@@ -241,23 +242,34 @@ class BatchRepository:
         ).scalar()
 
     def _in(self, batch: BatchRow) -> Any:
-        return and_(
+        which = [
             deliveries.c.warning_id == batch.warning_id,
             deliveries.c.version == batch.version,
             deliveries.c.recipient_kind == batch.recipient_kind,
-            deliveries.c.channel == batch.channel,
             deliveries.c.id.between(batch.first_id, batch.last_id),
+        ]
+        if batch.channel != ALL_CHANNELS:  # batches cut before they held every channel
+            which.append(deliveries.c.channel == batch.channel)
+        return and_(*which)
+
+    async def resume(self, batch: BatchRow, now: datetime) -> int:
+        """Before a (re-)run of the batch: deliveries left `sending` were in flight when
+        the worker that held it died. They go back to pending, marked `resent_after_crash`."""
+        left = await self.conn.execute(
+            update(deliveries)
+            .where(self._in(batch), deliveries.c.state == "sending")
+            .values(state="pending", resent_after_crash=True, updated_at=now)
         )
+        return left.rowcount
 
     async def claim_in_batch(self, batch: BatchRow, size: int, now: datetime) -> list[int]:
-        """The next `size` deliveries of the batch, marked `sending`. One found `sending`
-        already was in flight when its worker died: it is sent again, and marked so."""
+        """The next `size` pending deliveries of the batch, marked `sending`."""
         rows = (
             await self.conn.execute(
                 select(deliveries.c.id, deliveries.c.state)
                 .where(
                     self._in(batch),
-                    deliveries.c.state.in_(("pending", "sending")),
+                    deliveries.c.state == "pending",
                     deliveries.c.next_attempt_at.is_(None),
                 )
                 .order_by(deliveries.c.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from channels.base import Outcome, SendResult
@@ -164,6 +164,37 @@ class DeliveryRepository:
         )
         await self.append(
             result.delivery_id, event, now, result.code, result.detail, move_state=False
+        )
+
+    async def record_accepted(self, results: list[SendResult], now: datetime) -> None:
+        """Store many accepted sends at once (two statements, each run for every row)."""
+        if not results:
+            return
+        await self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == bindparam("b_id"))
+            .values(
+                state="sent",
+                provider_id=bindparam("b_provider_id"),
+                attempts=deliveries.c.attempts + 1,
+                updated_at=now,
+                last_error=None,
+                next_attempt_at=None,
+            ),
+            [{"b_id": r.delivery_id, "b_provider_id": r.provider_id} for r in results],
+        )
+        await self.conn.execute(
+            insert(delivery_events),
+            [
+                {
+                    "delivery_id": r.delivery_id,
+                    "event": "sent",
+                    "at": now,
+                    "provider_code": r.code,
+                    "detail": r.detail,
+                }
+                for r in results
+            ],
         )
 
     async def many(self, delivery_ids: list[int]) -> list[Delivery]:

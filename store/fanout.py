@@ -65,6 +65,9 @@ def _only(warning_id: int, version: int, repeat: int | None, kind: str | None) -
     return which
 
 
+ALL_CHANNELS = "*"  # a batch of every channel (see make_batches)
+
+
 class FanoutRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -232,19 +235,16 @@ class FanoutRepository:
         kind: str | None = None,
     ) -> int:
         """Cut the pending deliveries (of one repeat to one kind of recipient) into id
-        ranges of `size` per recipient kind and channel."""
+        ranges of `size` per recipient kind. A batch holds every channel (channel `*`): its
+        chunks send SMS and WeChat side by side, each at its own provider's pace."""
         which = [*_only(warning_id, version, repeat, kind), deliveries.c.state == "pending"]
         numbered = (
             select(
                 deliveries.c.id,
                 deliveries.c.recipient_kind,
-                deliveries.c.channel,
                 deliveries.c.priority,
                 func.row_number()
-                .over(
-                    partition_by=(deliveries.c.recipient_kind, deliveries.c.channel),
-                    order_by=deliveries.c.id,
-                )
+                .over(partition_by=deliveries.c.recipient_kind, order_by=deliveries.c.id)
                 .label("n"),
             )
             .where(*which)
@@ -252,39 +252,31 @@ class FanoutRepository:
         )
         starts = (
             await self.conn.execute(
-                select(
-                    numbered.c.recipient_kind,
-                    numbered.c.channel,
-                    numbered.c.id,
-                    numbered.c.priority,
-                )
+                select(numbered.c.recipient_kind, numbered.c.id, numbered.c.priority)
                 .where((numbered.c.n - 1) % size == 0)
-                .order_by(numbered.c.recipient_kind, numbered.c.channel, numbered.c.id)
+                .order_by(numbered.c.recipient_kind, numbered.c.id)
             )
         ).all()
         ends = dict(
-            ((r[0], r[1]), r[2])
-            for r in (
+            (
                 await self.conn.execute(
-                    select(
-                        deliveries.c.recipient_kind, deliveries.c.channel, func.max(deliveries.c.id)
-                    )
+                    select(deliveries.c.recipient_kind, func.max(deliveries.c.id))
                     .where(*which)
-                    .group_by(deliveries.c.recipient_kind, deliveries.c.channel)
+                    .group_by(deliveries.c.recipient_kind)
                 )
             ).all()
         )
         batches = []
-        for i, (kind, channel, first, priority) in enumerate(starts):
+        for i, (kind_of, first, priority) in enumerate(starts):
             following = starts[i + 1] if i + 1 < len(starts) else None
-            same = following is not None and (following[0], following[1]) == (kind, channel)
-            last = following[2] - 1 if same else ends[(kind, channel)]
+            same = following is not None and following[0] == kind_of
+            last = following[1] - 1 if same else ends[kind_of]
             batches.append(
                 {
                     "warning_id": warning_id,
                     "version": version,
-                    "recipient_kind": kind,
-                    "channel": channel,
+                    "recipient_kind": kind_of,
+                    "channel": ALL_CHANNELS,
                     "first_id": first,
                     "last_id": last,
                     "priority": priority,

@@ -56,6 +56,7 @@ def _env(settings: Settings) -> dict[str, str]:
         "sim_broadcast_port",
         "batch_size",
         "claim_chunk",
+        "chunks_in_flight",
         "retry_base_seconds",
         "retry_max_seconds",
         "retry_max_age_seconds",

@@ -115,7 +115,7 @@ async def run(url: str, count: int, tmp: Path) -> None:
         started = time.perf_counter()
         with ProcessPoolExecutor(max_workers=2) as pool:
             report = await importer.import_residents(
-                chunks(csv_path), known, importer.store_writer(services.store, now), executor=pool
+                chunks(csv_path), known, importer.StoreWriter(services.store, now), executor=pool
             )
         elapsed = time.perf_counter() - started
         print(

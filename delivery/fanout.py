@@ -8,6 +8,7 @@ from typing import Any
 
 from ewb.services import Services
 from store.db import Tx
+from store.tables import deliveries, delivery_events
 from store.users import OfficerRow
 from subscribers.officers import serves
 from subscribers.segmentation import spec_for
@@ -15,6 +16,10 @@ from warning.model import Mode, State, Version, Warning
 from warning.rules import Rules
 
 log = logging.getLogger("ewb.delivery.fanout")
+
+# A version planned with at least this many deliveries has the deliveries' statistics
+# refreshed at once (PostgreSQL); autovacuum would take up to a minute.
+ANALYZE_AFTER = 10_000
 
 RELAY = 1  # officers and terminals go before the residents of the same grade
 
@@ -95,6 +100,12 @@ async def plan_next(services: Services) -> dict[str, Any] | None:
             summary: dict[str, Any] = {"skipped": f"version is {version.state.value}"}
         else:
             summary = await plan_version(tx, warning, version, now, services.settings.batch_size)
-        await tx.batches.finish_outbox(row.id, summary, now)
+        await tx.batches.finish_outbox(row.id, summary, services.clock())
+    planned = sum(
+        n for per_kind in summary.get("deliveries", {}).values() for n in per_kind.values()
+    )
+    if planned >= ANALYZE_AFTER:
+        async with services.store.write() as tx:  # the batches' queries plan on fresh figures
+            await tx.analyze(deliveries, delivery_events)
     log.info("planned warning %s v%s: %s", row.warning_id, row.version, summary)
     return {"warning_id": row.warning_id, "version": row.version, **summary}

@@ -69,5 +69,5 @@ async def add_sample_residents(services: Services, count: int) -> ImportReport |
 
     known = await importer.known_for(services.store, services.catalog)
     return await importer.import_residents(
-        chunks(), known, importer.store_writer(services.store, services.clock())
+        chunks(), known, importer.StoreWriter(services.store, services.clock())
     )

@@ -140,7 +140,7 @@ async def residents_import(settings: Settings, args: argparse.Namespace) -> int:
         raise AdminError(f"{path}: no such file")
     async with services_for(settings) as services:
         known = await importer.known_for(services.store, services.catalog)
-        write = importer.store_writer(services.store, services.clock())
+        write = importer.StoreWriter(services.store, services.clock())
         bar = tqdm(
             total=path.stat().st_size,
             unit="B",

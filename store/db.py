@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -67,6 +67,14 @@ class Tx:
             await self.conn.execute(select(sequences.c.value).where(sequences.c.name == name))
         ).scalar_one()
         return int(value)
+
+    async def analyze(self, *tables: Table) -> None:
+        """Refresh PostgreSQL's statistics of these tables after a bulk write. Planned on
+        stale figures, a fan-out to 20,000 fresh residents took 8.5 s instead of 0.15 s
+        (autovacuum catches up only a minute later). SQLite plans these queries well
+        without statistics, so there this does nothing."""
+        if self.conn.dialect.name == "postgresql" and tables:
+            await self.conn.execute(text("ANALYZE " + ", ".join(t.name for t in tables)))
 
 
 class Store:

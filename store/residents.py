@@ -154,6 +154,10 @@ def under(scope: Iterable[str]) -> ColumnElement[bool]:
     )
 
 
+# The tables an import writes in bulk (their statistics are refreshed after it).
+IMPORTED = (residents, resident_groups, resident_channels)
+
+
 class ResidentRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn

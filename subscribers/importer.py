@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from store.db import Store
-from store.residents import UpsertCounts
+from store.residents import IMPORTED, UpsertCounts
 from subscribers.residents import (
     CSV_COLUMNS,
     OPTIONAL_COLUMNS,
@@ -119,17 +119,28 @@ def validate_batch(
     return good, bad
 
 
-Write = Callable[[list[Resident]], Any]
+class Write(Protocol):
+    """Stores one batch of residents; `finish` runs once after the last batch."""
+
+    async def __call__(self, batch: list[Resident]) -> UpsertCounts: ...
+
+    async def finish(self) -> None: ...
 
 
-def store_writer(store: Store, now: datetime) -> Write:
-    """Write each batch in a transaction of its own (other writers get turns between)."""
+class StoreWriter:
+    """Writes each batch in a transaction of its own (other writers get turns between);
+    at the end refreshes the statistics the segmentation planner's queries rely on."""
 
-    async def write(batch: list[Resident]) -> UpsertCounts:
-        async with store.write() as tx:
-            return await tx.residents.upsert_many(batch, now)
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store, self.now = store, now
 
-    return write
+    async def __call__(self, batch: list[Resident]) -> UpsertCounts:
+        async with self.store.write() as tx:
+            return await tx.residents.upsert_many(batch, self.now)
+
+    async def finish(self) -> None:
+        async with self.store.write() as tx:
+            await tx.analyze(*IMPORTED)
 
 
 async def known_for(store: Store, catalog: Catalog) -> Known:
@@ -198,5 +209,6 @@ async def import_residents(
         in_flight.append(loop.run_in_executor(executor, validate_batch, batch, columns, known))
     while in_flight:
         await finish(await in_flight.popleft())
+    await write.finish()
     report.errors.sort(key=lambda e: e.line)
     return report

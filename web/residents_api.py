@@ -324,7 +324,7 @@ async def import_csv(request: web.Request) -> web.Response:
         known = await importer.known_for(svc.store, svc.catalog)
         try:
             report = await importer.import_residents(
-                _upload(request), known, importer.store_writer(svc.store, svc.clock())
+                _upload(request), known, importer.StoreWriter(svc.store, svc.clock())
             )
         except importer.BadFile as e:
             raise InvalidInput(str(e), field="file") from None

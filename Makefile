@@ -22,7 +22,8 @@ run: $(STAMP)
 	$(BIN)/ewb areas population config/area_population_sample.csv
 	$(BIN)/ewb terminals load config/terminals_sample.csv
 	$(BIN)/ewb officers load config/officers_sample.csv
-	$(BIN)/ewb demo
+	$(BIN)/ewb demo --setup-only --residents 5000
+	@echo "The main job end to end (its own database var/demo.db): $(BIN)/ewb demo [--residents N]"
 	$(BIN)/ewb serve
 
 # Start the services the tests need where they are not running, install the test tools

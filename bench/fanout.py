@@ -170,6 +170,9 @@ async def reset(settings: Settings) -> None:
     services = build_services(settings)
     async with services.store.write() as tx:
         for table in (
+            tables.reach,
+            tables.relay_reports,
+            tables.gap_checks,
             tables.delivery_events,
             tables.deliveries,
             tables.delivery_batches,

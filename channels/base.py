@@ -27,6 +27,7 @@ class Message:
     address: str
     text: str
     title: str = ""
+    url: str = ""  # a page the message opens (WeChat: the acknowledgement link)
 
 
 @dataclass(frozen=True)

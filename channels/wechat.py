@@ -236,12 +236,13 @@ class WechatAdapter:
             detail = f"the text has {len(message.text)} characters; WeChat takes {self.max_body}"
             return SendResult.permanent(message.delivery_id, "too_long", detail)
         data = template_data(message, alert, self._tz)
-        # No "url": the template opens nothing, the text is the whole message.
-        payload = {
+        payload: dict[str, object] = {
             "touser": message.address,
             "template_id": self._template_id,
             "data": {name: {"value": value} for name, value in data.items()},
         }
+        if message.url:  # tapping the message opens it: the resident acknowledges there
+            payload["url"] = message.url
         try:
             answer = await self._api.post("/cgi-bin/message/template/send", payload)
         except Transient as e:

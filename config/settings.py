@@ -19,7 +19,13 @@ CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
 
 
-SECRETS = ("twilio_auth_token", "wechat_secret", "wecom_secret", "broadcast_secret")
+SECRETS = (
+    "twilio_auth_token",
+    "wechat_secret",
+    "wecom_secret",
+    "broadcast_secret",
+    "link_secret",
+)
 
 
 class SettingsError(Exception):
@@ -59,6 +65,7 @@ class Settings(BaseSettings):
     wecom_base_url: str
     broadcast_url: str
     broadcast_secret: str
+    link_secret: str
     broadcast_source_ebrid: str = Field(pattern=r"^\d{23}$")
     broadcast_dest_ebrid: str = Field(pattern=r"^\d{23}$")
     broadcast_tts: bool
@@ -88,6 +95,7 @@ class Settings(BaseSettings):
     timer_seconds: float = Field(gt=0)
     red_repeat_minutes: float = Field(ge=0)
     officer_ack_minutes: float = Field(ge=0)
+    gap_check_minutes: float = Field(ge=0)
 
     @field_validator("timezone")
     @classmethod

@@ -1,5 +1,6 @@
 """Timers (APScheduler 3): expiry, release at onset, loudspeaker repeats, reminders of
-officers who have not acknowledged, and in distributed mode the sweep that finds lost work.
+officers who have not acknowledged, the coverage gap check (reach/gaps.py), and in
+distributed mode the sweep that finds lost work.
 
 Jobs only write to the database and wake the senders; anything far in the future lives in
 the database and is found by a job, never held in a broker. Embedded: the jobs run inside
@@ -25,6 +26,7 @@ from config.settings import Settings
 from delivery.dispatch import Queue, sweep
 from delivery.fanout import priority
 from ewb.services import Services
+from reach.gaps import check_gaps
 from store import unit_of_work
 from store.db import Tx
 from store.timers import Unacknowledged
@@ -232,6 +234,7 @@ def build(services: Services, waker: Waker, queue: Queue | None = None) -> Async
     _every(scheduler, lambda: release_due(services, waker), settings.timer_seconds, "release")
     _every(scheduler, lambda: repeat_broadcasts(services, waker), settings.timer_seconds, "repeat")
     _every(scheduler, lambda: remind_officers(services, waker), settings.timer_seconds, "remind")
+    _every(scheduler, lambda: check_gaps(services, waker), settings.timer_seconds, "gaps")
     if queue is not None:
         _every(scheduler, lambda: sweep(services, queue), settings.sweep_seconds, "sweep")
     return scheduler

@@ -26,9 +26,10 @@ from delivery.fallback import fall_back
 from delivery.ratelimit import Limiter
 from delivery.retry import retry_at
 from ewb.services import Services
+from reach.links import ack_url
 from store.db import Tx
 from store.deliveries import Delivery
-from store.timers import reported_in
+from store.timers import GAP, gap_areas_in, reported_in
 from templates.preview import from_settings
 from templates.render import TEMPLATE_DIR, Options, Rendered, render
 from templates.sms_length import plain
@@ -213,6 +214,9 @@ async def _batch(
         if d.recipient_kind == "chief":
             messages.append(await _to_chief(tx, d, version, renderer.rules))
             continue
+        if d.recipient_kind == GAP:
+            messages.append(await _to_gap_officer(tx, d, version, renderer.rules))
+            continue
         if d.recipient_kind == "officer":
             template, locale, groups = "officer", "zh-CN", tuple(version.groups)
         else:
@@ -222,7 +226,10 @@ async def _batch(
         text = out.text
         if d.recipient_kind == "officer" and d.repeat >= 1:  # not acknowledged: a reminder
             text = _notice("officer_reminder") + text
-        messages.append(Message(d.id, d.address, text, out.title))
+        url = ""
+        if channel == "wechat" and d.recipient_kind == "resident":  # tap to acknowledge
+            url = ack_url(services.settings.public_base_url, d.id, services.link_key)
+        messages.append(Message(d.id, d.address, text, out.title, url))
     return Batch(channel, tuple(messages))
 
 
@@ -244,6 +251,31 @@ async def _to_chief(tx: Tx, delivery: Delivery, version: Version, rules: Rules) 
             }
         )
     text = _notice("chief", headline=texts.headline(version, rules, "zh-CN"), officers=officers)
+    return Message(delivery.id, delivery.address, text)
+
+
+GAP_LISTED = 10  # unreachable residents named per village in a relay request
+
+
+async def _to_gap_officer(tx: Tx, delivery: Delivery, version: Version, rules: Rules) -> Message:
+    """An officer's relay request: their villages below target (the `queued` event names
+    them) with the residents still unreachable at the moment of sending."""
+    figures: dict[str, float] = {}
+    for event in await tx.deliveries.events(delivery.id):
+        if event.event == "queued" and (figures := gap_areas_in(event.detail)):
+            break
+    areas = []
+    for code in sorted(figures):
+        people = await tx.progress.unreached(delivery.warning_id, delivery.version, [code])
+        areas.append(
+            {
+                "name": _place(code, rules),
+                "estimated": f"{figures[code]:.0%}",
+                "residents": [{"name": p.name, "phone": p.phone} for p in people[:GAP_LISTED]],
+                "more": max(0, len(people) - GAP_LISTED),
+            }
+        )
+    text = _notice("officer_gaps", headline=texts.headline(version, rules, "zh-CN"), areas=areas)
     return Message(delivery.id, delivery.address, text)
 
 

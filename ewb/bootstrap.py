@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import time
 from datetime import UTC, datetime
 from functools import partial
 
 from aiohttp import web
 
 from config.data import cap_validator, load_catalog, load_policy
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 from ewb.services import Clock, Services
 from store.db import Store
 from store.engine import create_engine
@@ -44,7 +47,31 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         policy=policy,
         validate_cap=cap_validator(),
         clock=clock,
+        link_key=link_key(settings),
     )
+
+
+def link_key(settings: Settings) -> bytes:
+    """`link_secret`, else a random key made once and kept in var_dir/link.key."""
+    if settings.link_secret:
+        return settings.link_secret.encode()
+    path = settings.var_dir / "link.key"
+    try:
+        for _ in range(50):
+            if key := path.read_text(encoding="ascii").strip():
+                return key.encode()
+            time.sleep(0.01)  # another process has just created it and is writing
+        raise SettingsError(f"{path} is empty: delete it, or set link_secret")
+    except FileNotFoundError:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:  # created readable by its owner only; another process may be first
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return link_key(settings)  # written by now (or being written: read again)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(key)
+        return key.encode()
 
 
 class MaskPhones(logging.Filter):

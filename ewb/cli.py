@@ -12,7 +12,7 @@ from pathlib import Path
 
 from config import providers
 from config.settings import Settings, SettingsError, load_settings
-from ewb import admin, people, watch
+from ewb import admin, demo_job, people, report, watch
 from ewb.bootstrap import configure_logging, make_app
 
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
@@ -195,14 +195,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     password.set_defaults(run=_user_password)
 
-    demo = sub.add_parser("demo", help="create the demo users and sample residents (idempotent)")
+    demo = sub.add_parser(
+        "demo",
+        help="the main job end to end: a red typhoon warning for the coastal towns, its"
+        " fan-out to the simulators, the coverage per town and the HTML report",
+    )
     demo.add_argument(
         "--residents",
         type=int,
-        default=5000,
-        help="sample residents to generate when there are none (default 5000)",
+        default=50_000,
+        help="sample residents to generate when there are none (default 50000)",
     )
-    demo.set_defaults(run=admin.demo)
+    demo.add_argument(
+        "--database-url",
+        help="the demo's database (default: var/demo.db, a SQLite file of its own)",
+    )
+    demo.add_argument("--html", type=Path, metavar="FILE", help="where to write the HTML report")
+    demo.add_argument(
+        "--setup-only",
+        action="store_true",
+        help="only create the demo users and sample residents in the configured database"
+        " (what `make run` does), idempotent",
+    )
+    demo.set_defaults(run=_demo)
 
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host")
@@ -259,12 +274,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     follow.set_defaults(run=watch.watch)
 
+    cover = sub.add_parser(
+        "report", help="a warning's coverage per town against 95 %%, optionally as HTML"
+    )
+    cover.add_argument("warning_id", type=int)
+    cover.add_argument(
+        "--version", type=int, help="this version (default: the latest issued, not an all-clear)"
+    )
+    cover.add_argument(
+        "--html", type=Path, metavar="FILE", help="also write the full report to FILE"
+    )
+    cover.set_defaults(run=report.report)
+
     sub.add_parser("sim", help="run the provider simulators (sandbox mode)").set_defaults(sync=_sim)
 
     sub.add_parser("settings", help="print the settings in force").set_defaults(
         run=admin.show_settings
     )
     return parser
+
+
+async def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    if args.residents < 0:
+        raise admin.AdminError("--residents must be 0 or more")
+    if args.setup_only:
+        return await admin.demo(settings, args)
+    return await demo_job.run(settings, args)
 
 
 def main(argv: list[str] | None = None) -> int:

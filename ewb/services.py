@@ -22,3 +22,4 @@ class Services:
     policy: Policy
     validate_cap: Callable[[bytes], None]
     clock: Clock
+    link_key: bytes = b""  # signs acknowledgement links (reach/links.py)

@@ -19,6 +19,7 @@ from store.engine import WRITE
 from store.fanout import FanoutRepository
 from store.outbox import OutboxRepository
 from store.progress import ProgressRepository
+from store.reach import ReachRepository
 from store.recipients import RecipientRepository
 from store.residents import ResidentRepository
 from store.tables import sequences
@@ -42,6 +43,7 @@ class Tx:
         self.deliveries = DeliveryRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.progress = ProgressRepository(conn)
+        self.reach = ReachRepository(conn)
         self.timers = TimerRepository(conn)
         self.recipients = RecipientRepository(conn)
         self.residents = ResidentRepository(conn)

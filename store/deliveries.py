@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from channels.base import Outcome, SendResult
+from store.reach import ReachRepository
 from store.tables import deliveries, delivery_events
 
 # Events a delivery can record, and the state each one moves it to (None: state unchanged).
@@ -196,6 +197,7 @@ class DeliveryRepository:
                 for r in results
             ],
         )
+        await ReachRepository(self.conn).record([r.delivery_id for r in results], "sent", now)
 
     async def many(self, delivery_ids: list[int]) -> list[Delivery]:
         rows = await self.conn.execute(
@@ -282,6 +284,7 @@ class DeliveryRepository:
                 detail=detail,
             )
         )
+        await ReachRepository(self.conn).record([delivery_id], event, at)
         state = EVENT_STATE[event]
         if move_state and state is not None:
             current = (

@@ -4,16 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import Integer, Select, case, cast, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.residents import under
-from store.tables import deliveries, delivery_events, outbox, residents
+from store.tables import deliveries, delivery_events, outbox, reach, residents
 
 OPEN = ("pending", "sending")
 REACHED = ("sent", "delivered")
 WINDOW = timedelta(seconds=30)  # the rate is measured over the last half minute
+
+
+def lost(warning_id: int, version: int) -> Select[Any]:
+    """Ids of the version's residents none of whose deliveries went out or can still go,
+    and who are not on record as reached some other way."""
+    alive = func.sum(case((deliveries.c.state.in_(OPEN + REACHED), 1), else_=0))
+    return (
+        select(cast(deliveries.c.recipient_id, Integer))
+        .where(
+            deliveries.c.warning_id == warning_id,
+            deliveries.c.version == version,
+            deliveries.c.recipient_kind == "resident",
+            ~exists().where(
+                reach.c.warning_id == warning_id,
+                reach.c.version == version,
+                reach.c.resident_id == cast(deliveries.c.recipient_id, Integer),
+            ),
+        )
+        .group_by(deliveries.c.recipient_id)
+        .having(alive == 0)
+    )
 
 
 @dataclass
@@ -99,25 +121,12 @@ class ProgressRepository:
         return found
 
     async def unreached(self, warning_id: int, version: int, scope: list[str]) -> list[Unreached]:
-        """Residents of the version none of whose deliveries went out or can still go."""
-        alive = func.sum(case((deliveries.c.state.in_(OPEN + REACHED), 1), else_=0))
-        lost = (
-            select(deliveries.c.recipient_id)
-            .where(
-                deliveries.c.warning_id == warning_id,
-                deliveries.c.version == version,
-                deliveries.c.recipient_kind == "resident",
-            )
-            .group_by(deliveries.c.recipient_id)
-            .having(alive == 0)
-        )
+        """Residents of the version none of whose deliveries went out or can still go,
+        and whom nobody reached otherwise (an officer in person, for one)."""
         people = (
             await self.conn.execute(
                 select(residents)
-                .where(
-                    residents.c.id.in_(select(cast(lost.subquery().c.recipient_id, Integer))),
-                    under(scope),
-                )
+                .where(residents.c.id.in_(lost(warning_id, version)), under(scope))
                 .order_by(residents.c.area_code, residents.c.id)
             )
         ).all()

@@ -514,3 +514,12 @@ class ResidentRepository:
             )
         )
         return [r[0] for r in rows]
+
+    async def not_in_area(self, resident_ids: Sequence[int], area: str) -> list[int]:
+        """Those of `resident_ids` that do not exist or do not live at or under `area`."""
+        if not resident_ids:
+            return []
+        found = await self.conn.execute(
+            select(residents.c.id).where(residents.c.id.in_(list(resident_ids)), under([area]))
+        )
+        return sorted(set(resident_ids) - set(found.scalars()))

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -361,4 +362,53 @@ delivery_events = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("provider_code", String(40)),
     Column("detail", Text),
+)
+
+# Who a warning version reached and how, once per person and way (reach/rules.py says
+# which events count): "sms" and "wechat" (the message arrived), "ack" (the resident
+# answered), "relay" (an information officer reached them in person). The area is the
+# resident's at that moment. Coverage is counted from here.
+reach = Table(
+    "reach",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("warning_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("resident_id", Integer, nullable=False),
+    Column("area_code", String(20), nullable=False),
+    Column("via", String(10), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("delivery_id", Integer),
+    Column("relay_id", Integer),
+    UniqueConstraint("warning_id", "version", "resident_id", "via", name="uq_reach_once"),
+    Index("ix_reach_version_area", "warning_id", "version", "area_code"),
+)
+
+# An information officer's report of relaying a warning in one village: households told
+# (door to door, gong, loudspeaker car) and a note; residents named in it are in `reach`.
+relay_reports = Table(
+    "relay_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("warning_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("area_code", String(20), ForeignKey("areas.code"), nullable=False),
+    Column("officer", String(64), nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("residents", Integer, nullable=False, server_default="0"),
+    Column("note", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_relay_reports_version", "warning_id", "version"),
+)
+
+# The gap check of a live red or orange version (reach/gaps.py): done once, at
+# `gap_check_minutes` after the issue; the row claims it.
+gap_checks = Table(
+    "gap_checks",
+    metadata,
+    Column("warning_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("gaps", Integer, nullable=False),  # areas found below target
+    PrimaryKeyConstraint("warning_id", "version"),
 )

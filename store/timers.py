@@ -1,4 +1,4 @@
-"""What the timers look for: loudspeaker repeats due, officers to remind."""
+"""What the timers look for: loudspeaker repeats due, officers to remind, gap checks due."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, case, exists, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.tables import deliveries, delivery_events, users, warning_versions
+from store.tables import deliveries, delivery_events, gap_checks, users, warning_versions
 
 IN_FLIGHT = ("pending", "sending")
 REMINDER = "reminder"  # the detail of a reminder's `queued` event
+GAP = "gap"  # recipient_kind of a relay request to an officer whose villages are below target
 
 
 @dataclass(frozen=True)
@@ -189,16 +192,6 @@ class TimerRepository:
     ) -> int:
         """A message to a duty chief naming the `officers` who have not acknowledged the
         version, due now; its repeat is the chief's next free one for the version."""
-        taken = (
-            await self.conn.execute(
-                select(func.max(deliveries.c.repeat)).where(
-                    deliveries.c.warning_id == warning_id,
-                    deliveries.c.version == version,
-                    deliveries.c.recipient_kind == "chief",
-                    deliveries.c.recipient_id == chief,
-                )
-            )
-        ).scalar()
         return await self._add(
             warning_id=warning_id,
             version=version,
@@ -207,10 +200,94 @@ class TimerRepository:
             channel=channel,
             address=address,
             priority=priority,
-            repeat=0 if taken is None else int(taken) + 1,
+            repeat=await self._next_repeat(warning_id, version, "chief", chief),
             now=now,
             detail=json.dumps(sorted(officers)),
         )
+
+    async def gap_checks_due(self, issued_before: datetime) -> list[tuple[int, int]]:
+        """(warning id, version) of issued red and orange warnings (actual, not all-clears)
+        issued at or before `issued_before` whose gaps were not checked yet."""
+        rows = await self.conn.execute(
+            select(warning_versions.c.warning_id, warning_versions.c.number)
+            .where(
+                warning_versions.c.state == "issued",
+                warning_versions.c.grade.in_(("red", "orange")),
+                warning_versions.c.mode == "actual",
+                warning_versions.c.kind != "cancel",
+                warning_versions.c.issued_at <= issued_before,
+                ~exists().where(
+                    gap_checks.c.warning_id == warning_versions.c.warning_id,
+                    gap_checks.c.version == warning_versions.c.number,
+                ),
+            )
+            .order_by(warning_versions.c.issued_at)
+        )
+        return [(int(w), int(v)) for w, v in rows]
+
+    async def claim_gap_check(self, warning_id: int, version: int, now: datetime) -> bool:
+        """Record that the version's gaps are checked now; False if that was done already."""
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        claimed = await self.conn.execute(
+            dialect_insert(gap_checks)
+            .values(warning_id=warning_id, version=version, checked_at=now, gaps=0)
+            .on_conflict_do_nothing()
+        )
+        return bool(claimed.rowcount)
+
+    async def set_gaps_found(self, warning_id: int, version: int, gaps: int) -> None:
+        await self.conn.execute(
+            gap_checks.update()
+            .where(gap_checks.c.warning_id == warning_id, gap_checks.c.version == version)
+            .values(gaps=gaps)
+        )
+
+    async def next_terminal_repeat(self, warning_id: int, version: int) -> int:
+        """The next free `repeat` of the version's loudspeaker deliveries."""
+        return await self._next_repeat(warning_id, version, "terminal")
+
+    async def add_gap_message(
+        self,
+        warning_id: int,
+        version: int,
+        officer: str,
+        channel: str,
+        address: str,
+        priority: int,
+        areas: dict[str, float],
+        now: datetime,
+    ) -> int:
+        """A message to an officer listing the unreachable residents of `areas` (their
+        villages below target, with the estimated coverage found) and the request to
+        relay, due now."""
+        return await self._add(
+            warning_id=warning_id,
+            version=version,
+            recipient_kind=GAP,
+            recipient_id=officer,
+            channel=channel,
+            address=address,
+            priority=priority,
+            repeat=await self._next_repeat(warning_id, version, GAP, officer),
+            now=now,
+            detail=json.dumps(areas, sort_keys=True),
+        )
+
+    async def _next_repeat(
+        self, warning_id: int, version: int, kind: str, recipient: str | None = None
+    ) -> int:
+        """The next free `repeat` of the version's deliveries of this kind (to `recipient`)."""
+        which = [
+            deliveries.c.warning_id == warning_id,
+            deliveries.c.version == version,
+            deliveries.c.recipient_kind == kind,
+        ]
+        if recipient is not None:
+            which.append(deliveries.c.recipient_id == recipient)
+        taken = (
+            await self.conn.execute(select(func.max(deliveries.c.repeat)).where(*which))
+        ).scalar()
+        return 0 if taken is None else int(taken) + 1
 
     async def _add(
         self,
@@ -294,3 +371,14 @@ def reported_in(detail: str | None) -> list[str]:
     except ValueError:
         return []
     return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def gap_areas_in(detail: str | None) -> dict[str, float]:
+    """The villages (and their estimated coverage) a relay request's `queued` detail names."""
+    try:
+        areas = json.loads(detail or "")
+    except ValueError:
+        return {}
+    if not isinstance(areas, dict):
+        return {}
+    return {k: float(v) for k, v in areas.items() if isinstance(v, int | float)}

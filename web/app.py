@@ -8,12 +8,15 @@ from aiohttp import web
 
 from ewb.services import Services
 from web import (
+    ack_page,
     acks_api,
     audit_api,
     auth,
     cap_api,
+    coverage_api,
     people_api,
     progress_api,
+    reports_api,
     residents_api,
     warnings_api,
     webhooks_broadcast,
@@ -43,9 +46,12 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         residents_api,
         people_api,
         progress_api,
+        coverage_api,
+        reports_api,
         acks_api,
         webhooks_twilio,
         webhooks_broadcast,
+        ack_page,
     ):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from delivery.progress import report
 from subscribers import access, phones
+from warning.errors import InvalidInput
 from web.keys import actor, services
 from web.responses import json_response
 from web.serialize import iso
@@ -32,8 +33,15 @@ async def unreachable(request: web.Request) -> web.Response:
     access.require(who, access.VIEW, "see who could not be reached")
     warning, version, rules = await read_warning(request)
     assert warning.id is not None
+    scope = sorted(who.areas)
+    area = request.query.get("area")
+    if area:  # one area of the caller's scope (a village of the coverage gap list)
+        if area not in rules.areas:
+            raise InvalidInput(f"unknown area {area!r}", field="area")
+        access.require_areas(who, [area], rules.areas)
+        scope = [area]
     async with svc.store.read() as tx:
-        found = await tx.progress.unreached(warning.id, version.number, sorted(who.areas))
+        found = await tx.progress.unreached(warning.id, version.number, scope)
     by_area: dict[str, int] = {}
     for person in found:
         by_area[person.area_code] = by_area.get(person.area_code, 0) + 1

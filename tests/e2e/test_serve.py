@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def _make_run_steps() -> list[list[str]]:
     """The `ewb` commands of the Makefile's `run` target before `serve`, in order."""
     recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
-    steps = [line.split("/ewb ", 1)[1].split() for line in recipe.splitlines() if "/ewb " in line]
+    commands = [line for line in recipe.splitlines() if line.startswith("\t$(BIN)/ewb ")]
+    steps = [line.split("/ewb ", 1)[1].split() for line in commands]
     assert steps[-1] == ["serve"], steps
     return steps[:-1]
 

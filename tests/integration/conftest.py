@@ -129,6 +129,8 @@ async def _reset(url: str) -> None:
     engine = create_engine(url)
     async with engine.begin() as conn:
         for table in (
+            tables.reach,
+            tables.relay_reports,
             tables.delivery_events,
             tables.deliveries,
             tables.delivery_batches,

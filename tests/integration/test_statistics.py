@@ -3,21 +3,15 @@ a large fan-out is planned (stale, they made planning 20,000 residents 60 times 
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import text
 
 from delivery import fanout
+from ewb.demo import add_sample_residents
 from ewb.services import Services
-from subscribers import importer
-from subscribers.sample import HEADER, sample_rows
 from tests.integration.conftest import Api
 from tests.integration.flows import issue_new
 from tests.integration.test_planner import make_population, store_population
-from tests.support import NOW
 
 ODD = 37  # a count no earlier test leaves behind in the statistics
 
@@ -37,23 +31,8 @@ def postgresql_only(services: Services) -> None:
 
 async def test_an_import_leaves_the_planner_fresh_statistics(services: Services) -> None:
     postgresql_only(services)
-    async with services.store.read() as tx:
-        villages = [
-            (f.code, f.population) for f in await tx.areas.figures() if f.level == "village"
-        ]
-    lines = io.StringIO()
-    writer = csv.writer(lines)
-    writer.writerow(HEADER)
-    writer.writerows(sample_rows(villages, ODD))
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield lines.getvalue().encode("utf-8")
-
-    known = await importer.known_for(services.store, services.catalog)
-    report = await importer.import_residents(
-        chunks(), known, importer.StoreWriter(services.store, NOW)
-    )
-    assert report.inserted == ODD
+    report = await add_sample_residents(services, ODD)  # the importer, as `ewb demo` uses it
+    assert report is not None and report.inserted == ODD
     assert await estimated_rows(services, "residents") == ODD
 
 

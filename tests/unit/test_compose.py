@@ -50,3 +50,9 @@ def test_every_role_runs_from_one_image_in_distributed_mode() -> None:
     for role in ("web", "worker", "scheduler"):
         after = services[role]["depends_on"]
         assert after["migrate"]["condition"] == "service_completed_successfully"
+    # Workers sign the WeChat acknowledgement links the web checks: one key for both.
+    # (docker-compose 1.x prints short "source:target:mode" volume entries)
+    shared = [
+        {v.rsplit(":", 1)[0] for v in services[role]["volumes"]} for role in ("web", "worker")
+    ]
+    assert "ewbvar:/var/lib/ewb" in shared[0] & shared[1]

@@ -1,0 +1,1 @@
+"""Reach and coverage: who a warning reached, against the plan's targets (DESIGN.md §6)."""

@@ -217,6 +217,16 @@ class WarningRepository:
         )
         return [row[0] for row in rows]
 
+    async def ids_in_force(self) -> list[int]:
+        """Warnings with a version issued and not ended (cancelled, superseded, expired)."""
+        rows = await self.conn.execute(
+            select(warning_versions.c.warning_id)
+            .distinct()
+            .where(warning_versions.c.state == "issued")
+            .order_by(warning_versions.c.warning_id)
+        )
+        return [row[0] for row in rows]
+
     async def ids_with_expired(self, now: datetime) -> list[int]:
         """Warnings with an issued version whose expiry time has passed."""
         rows = await self.conn.execute(

@@ -16,6 +16,7 @@ from web import (
     coverage_api,
     people_api,
     progress_api,
+    public_api,
     reports_api,
     residents_api,
     warnings_api,
@@ -52,6 +53,7 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         webhooks_twilio,
         webhooks_broadcast,
         ack_page,
+        public_api,
     ):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)

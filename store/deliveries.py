@@ -79,8 +79,13 @@ class DeliveryRepository:
         channel: str,
         address: str,
         now: datetime,
+        priority: int = 0,
+        due_at: datetime | None = None,
+        repeat: int = 0,
+        detail: str | None = None,
     ) -> int:
-        """One planned delivery (the fan-out engine inserts them set-based)."""
+        """One delivery and its `queued` event (the fan-out engine inserts them set-based).
+        With `due_at` the runner's due path (the retry sweep) sends it then."""
         result = await self.conn.execute(
             insert(deliveries).values(
                 warning_id=warning_id,
@@ -91,12 +96,15 @@ class DeliveryRepository:
                 address=address,
                 state="pending",
                 attempts=0,
+                priority=priority,
+                next_attempt_at=due_at,
+                repeat=repeat,
                 created_at=now,
                 updated_at=now,
             )
         )
         delivery_id = int(result.inserted_primary_key[0])
-        await self.append(delivery_id, "queued", now)
+        await self.append(delivery_id, "queued", now, None, detail)
         return delivery_id
 
     async def get(self, delivery_id: int) -> Delivery | None:
@@ -230,25 +238,18 @@ class DeliveryRepository:
         self, failed: Delivery, channel: str, address: str, priority: int, now: datetime
     ) -> int:
         """The same person on their next channel, due now (the retry sweep sends it)."""
-        result = await self.conn.execute(
-            insert(deliveries).values(
-                warning_id=failed.warning_id,
-                version=failed.version,
-                recipient_kind=failed.recipient_kind,
-                recipient_id=failed.recipient_id,
-                channel=channel,
-                address=address,
-                state="pending",
-                attempts=0,
-                priority=priority,
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-            )
+        return await self.add(
+            warning_id=failed.warning_id,
+            version=failed.version,
+            recipient_kind=failed.recipient_kind,
+            recipient_id=failed.recipient_id,
+            channel=channel,
+            address=address,
+            now=now,
+            priority=priority,
+            due_at=now,
+            detail=f"fallback from {failed.channel}",
         )
-        delivery_id = int(result.inserted_primary_key[0])
-        await self.append(delivery_id, "queued", now, None, f"fallback from {failed.channel}")
-        return delivery_id
 
     async def has_event(self, delivery_id: int, event: str) -> bool:
         return bool(

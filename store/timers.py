@@ -6,15 +6,21 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, insert, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.deliveries import DeliveryRepository
 from store.tables import deliveries, delivery_events, gap_checks, users, warning_versions
 
 IN_FLIGHT = ("pending", "sending")
 REMINDER = "reminder"  # the detail of a reminder's `queued` event
+# A delivery joined to the warning version it belongs to.
+_OF_VERSION = and_(
+    warning_versions.c.warning_id == deliveries.c.warning_id,
+    warning_versions.c.number == deliveries.c.version,
+)
 GAP = "gap"  # recipient_kind of a relay request to an officer whose villages are below target
 
 
@@ -50,13 +56,7 @@ class TimerRepository:
                 deliveries.c.version,
                 func.max(deliveries.c.repeat),
             )
-            .join(
-                warning_versions,
-                and_(
-                    warning_versions.c.warning_id == deliveries.c.warning_id,
-                    warning_versions.c.number == deliveries.c.version,
-                ),
-            )
+            .join(warning_versions, _OF_VERSION)
             .where(
                 deliveries.c.recipient_kind == "terminal",
                 warning_versions.c.state == "issued",
@@ -99,13 +99,7 @@ class TimerRepository:
                     "reminded_at"
                 ),
             )
-            .join(
-                warning_versions,
-                and_(
-                    warning_versions.c.warning_id == deliveries.c.warning_id,
-                    warning_versions.c.number == deliveries.c.version,
-                ),
-            )
+            .join(warning_versions, _OF_VERSION)
             .where(
                 deliveries.c.recipient_kind == "officer",
                 warning_versions.c.state == "issued",
@@ -303,30 +297,20 @@ class TimerRepository:
         now: datetime,
         detail: str,
     ) -> int:
-        result = await self.conn.execute(
-            insert(deliveries).values(
-                warning_id=warning_id,
-                version=version,
-                recipient_kind=recipient_kind,
-                recipient_id=recipient_id,
-                channel=channel,
-                address=address,
-                state="pending",
-                attempts=0,
-                priority=priority,
-                next_attempt_at=now,
-                repeat=repeat,
-                created_at=now,
-                updated_at=now,
-            )
+        """A delivery due now, its `queued` event carrying `detail`."""
+        return await DeliveryRepository(self.conn).add(
+            warning_id=warning_id,
+            version=version,
+            recipient_kind=recipient_kind,
+            recipient_id=recipient_id,
+            channel=channel,
+            address=address,
+            now=now,
+            priority=priority,
+            due_at=now,
+            repeat=repeat,
+            detail=detail,
         )
-        delivery_id = int(result.inserted_primary_key[0])
-        await self.conn.execute(
-            insert(delivery_events).values(
-                delivery_id=delivery_id, event="queued", at=now, detail=detail
-            )
-        )
-        return delivery_id
 
     async def officer_deliveries(
         self, warning_id: int, version: int, username: str

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     timezone: str
     issuer_area: str = Field(pattern=r"^\d{6}$")
     token_ttl_hours: float = Field(gt=0)
+    session_ttl_hours: float = Field(gt=0)
+    login_max_failures: int = Field(ge=1)
+    login_window_minutes: float = Field(gt=0)
     expiry_check_seconds: float = Field(gt=0)
     log_level: str
     hazards_file: str

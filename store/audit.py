@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.tables import audit_head, audit_log
@@ -101,6 +101,16 @@ class AuditRepository:
             query = query.where(audit_log.c.warning_id == warning_id)
         rows = (await self.conn.execute(query.order_by(audit_log.c.seq).limit(limit))).mappings()
         return [_entry(row) for row in rows]
+
+    async def count(self, *, actor: str, action: str, outcome: str, since: datetime) -> int:
+        """How many entries of this actor, action and outcome are at or after `since`."""
+        query = select(func.count()).where(
+            audit_log.c.actor == actor,
+            audit_log.c.action == action,
+            audit_log.c.outcome == outcome,
+            audit_log.c.at >= since,
+        )
+        return int((await self.conn.execute(query)).scalar_one())
 
     async def all_entries(self, page: int = 5000) -> AsyncIterator[AuditEntry]:
         """Every entry in seq order, fetched a page at a time."""

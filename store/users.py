@@ -162,6 +162,13 @@ class UserRepository:
             )
         )
 
+    async def drop_token(self, token_hash: str) -> None:
+        await self.conn.execute(delete(tokens).where(tokens.c.token_hash == token_hash))
+
+    async def all(self) -> list[User]:
+        rows = (await self.conn.execute(select(users).order_by(users.c.username))).mappings()
+        return [_user(dict(row)) for row in rows]
+
     async def by_token(self, token_hash: str, now: datetime) -> User | None:
         """The active user holding this unexpired token."""
         row = (

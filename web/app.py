@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -13,10 +14,18 @@ from web import (
     audit_api,
     auth,
     cap_api,
+    console_admin,
+    console_approvals,
+    console_officer,
+    console_reports,
+    console_signin,
+    console_warnings,
     coverage_api,
+    pages,
     people_api,
     progress_api,
     public_api,
+    public_page,
     reports_api,
     residents_api,
     warnings_api,
@@ -26,6 +35,8 @@ from web import (
 from web.errors import error_middleware
 from web.keys import SERVICES
 from web.responses import json_response
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def init_app(build_services: Callable[[], Services]) -> web.Application:
@@ -39,6 +50,8 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         await services.store.close()
 
     app.cleanup_ctx.append(services_ctx)
+    pages.setup(app)
+    app.router.add_static("/static/", STATIC, name="static")
     app.router.add_post("/api/v1/auth/token", auth.issue_token)
     for module in (
         warnings_api,
@@ -54,6 +67,13 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         webhooks_broadcast,
         ack_page,
         public_api,
+        console_signin,
+        console_warnings,
+        console_approvals,
+        console_officer,
+        console_admin,
+        console_reports,
+        public_page,
     ):
         app.router.add_routes(module.routes)
     app.router.add_get("/healthz", _health)

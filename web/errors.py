@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from config.data import CapSchemaError
@@ -41,13 +42,36 @@ def error_response(
     return json_response(body, status=status)
 
 
-def domain_error_response(error: DomainError) -> web.Response:
-    status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
-    extra = {"rule": error.rule} if isinstance(error, PermissionDenied) else {}
-    return error_response(status, error.code, error.message, error.field, **extra)
+def status_for(error: DomainError) -> int:
+    return next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _is_page(request: web.Request) -> bool:
+    """Console pages and the public page answer errors in HTML, everything else in JSON."""
+    return request.path.startswith("/console") or request.path in ("/", "/public")
+
+
+async def _respond(
+    request: web.Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    **extra: Any,
+) -> web.Response:
+    if _is_page(request):
+        try:
+            from web.session import base_context  # the session module needs this one
+
+            context = {"status": status, "code": code, "message": message, "field": field}
+            context.update(await base_context(request))
+            return aiohttp_jinja2.render_template("error.html.j2", request, context, status=status)
+        except Exception:  # the error page itself failed: fall back to JSON
+            log.exception("rendering the error page failed")
+    return error_response(status, code, message, field, **extra)
 
 
 @web.middleware
@@ -55,18 +79,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HttpError as e:
-        return error_response(e.status, e.code, e.message, e.field)
+        return await _respond(request, e.status, e.code, e.message, e.field)
     except DomainError as e:
-        return domain_error_response(e)
+        status = status_for(e)
+        extra = {"rule": e.rule} if isinstance(e, PermissionDenied) else {}
+        return await _respond(request, status, e.code, e.message, e.field, **extra)
     except CapSchemaError as e:
-        return error_response(422, "invalid_cap", f"not a valid CAP 1.2 alert: {e}", "cap")
+        return await _respond(request, 422, "invalid_cap", f"not a valid CAP 1.2 alert: {e}", "cap")
     except web.HTTPException as e:
         if e.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             e.status, "http_error"
         )
-        return error_response(e.status, code, e.reason)
+        return await _respond(request, e.status, code, e.reason)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal", "internal error; the server log has the details")
+        return await _respond(
+            request, 500, "internal", "internal error; the server log has the details"
+        )

@@ -16,7 +16,7 @@ from ewb.demo import add_demo_users, add_sample_residents, demo_password
 from ewb.services import Services
 from store import migrate, unit_of_work
 from store.engine import create_engine
-from subscribers import phones
+from subscribers import accounts
 from warning import audit, cap
 from warning.actors import Actor, Role
 from warning.errors import DomainError, PermissionDenied
@@ -76,40 +76,46 @@ async def db_status(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if current == head else 1
 
 
+# The command-line option each field of a new user comes from.
+_OPTIONS = {
+    "phone": "--phone",
+    "org": "--org",
+    "areas": "--areas",
+    "name": "--full-name",
+    "wecom_id": "--wecom-id",
+    "username": "NAME",
+}
+
+
+def _user_error(e: DomainError) -> AdminError:
+    option = _OPTIONS.get(e.field or "")
+    text = f"{option}: {e.message}" if option else e.message
+    if e.field == "areas":
+        text += " — load areas first with `ewb areas load`"
+    return AdminError(text)
+
+
 async def user_add(settings: Settings, args: argparse.Namespace, password: str) -> int:
     codes = frozenset(c.strip() for c in args.areas.split(",") if c.strip())
-    phone = None
-    if args.phone:
+    try:
+        user = accounts.new_user(
+            args.name,
+            Role(args.role),
+            args.org,
+            codes,
+            name=args.full_name,
+            phone=args.phone,
+            wecom_id=args.wecom_id,
+        )
+    except DomainError as e:
+        raise _user_error(e) from e
+    async with services_for(settings) as services, services.store.write() as tx:
         try:
-            phone = phones.normalise(args.phone)
-        except phones.BadPhone as e:
-            raise AdminError(f"--phone: {e}") from e
-    elif args.role == Role.INFO_OFFICER.value:
-        raise AdminError("an info_officer needs --phone: officers are called and texted")
-    async with services_for(settings) as services:
-        if args.org not in services.catalog.organisations:
-            known = ", ".join(services.catalog.organisations)
-            raise AdminError(f"unknown organisation {args.org!r}; known: {known}")
-        async with services.store.write() as tx:
-            tree = await tx.areas.tree()
-            unknown = sorted(c for c in codes if c not in tree)
-            if not codes or unknown:
-                raise AdminError(
-                    f"unknown area codes: {', '.join(unknown) or '(none given)'}"
-                    " — load areas first with `ewb areas load`"
-                )
-            actor = Actor(username=args.name, role=Role(args.role), org=args.org, areas=codes)
-            try:
-                await tx.users.add(
-                    actor,
-                    hash_password(password),
-                    services.clock(),
-                    name=args.full_name,
-                    phone=phone,
-                    wecom_id=args.wecom_id,
-                )
-            except DomainError as e:
-                raise AdminError(e.message) from e
+            await accounts.add_user(
+                tx, services.catalog, user, hash_password(password), services.clock()
+            )
+        except DomainError as e:
+            raise _user_error(e) from e
     print(f"user {args.name} added: {args.role}, {args.org}, areas {', '.join(sorted(codes))}")
     return 0
 

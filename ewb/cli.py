@@ -14,6 +14,8 @@ from config import providers
 from config.settings import Settings, SettingsError, load_settings
 from ewb import admin, demo_job, people, report, watch
 from ewb.bootstrap import configure_logging, make_app
+from subscribers import accounts
+from warning.errors import InvalidInput
 
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
 
@@ -98,8 +100,10 @@ def _password(args: argparse.Namespace) -> str:
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
             raise admin.AdminError("the passwords differ")
-    if len(password) < 8:
-        raise admin.AdminError("the password must have at least 8 characters")
+    try:
+        accounts.check_password(password)
+    except InvalidInput as e:
+        raise admin.AdminError(e.message) from e
     return password
 
 

@@ -20,7 +20,7 @@ from store.db import Tx
 from subscribers import importer
 from subscribers.areas import POPULATION_COLUMNS, parse_divisions, parse_population
 from subscribers.officers import COLUMNS as OFFICER_COLUMNS
-from subscribers.officers import parse_officers, villages_without_officer
+from subscribers.officers import parse_officers, village_gaps
 from subscribers.terminals import COLUMNS as TERMINAL_COLUMNS
 from subscribers.terminals import parse_terminals
 
@@ -111,8 +111,7 @@ async def officers_gaps(settings: Settings, args: argparse.Namespace) -> int:
     async with services_for(settings) as services, services.store.read() as tx:
         tree = await tx.areas.tree()
         officers = await tx.users.officers()
-    villages = [tree.get(c) for c in tree.codes() if tree.level(c) == "village"]
-    gaps = villages_without_officer([v for v in villages if v], [o.areas for o in officers], tree)
+    gaps, villages = village_gaps(tree, [o.areas for o in officers])
     for village in gaps:
         town = tree.name(village.parent) if village.parent else ""
         print(f"{village.code}\t{town}\t{village.name}")

@@ -84,7 +84,11 @@ def _duration(seconds: int | None) -> str:
     return f"{minutes} 分 {rest} 秒 / {minutes} min {rest} s"
 
 
-def render(report: Report, title: str, gaps: list[GapView], tz: ZoneInfo) -> str:
+def render(
+    report: Report, title: str, gaps: list[GapView], tz: ZoneInfo, *, back: str | None = None
+) -> str:
+    """The document; `back`, when served by the console, is the link back to it."""
+
     def when(moment: datetime | None) -> str:
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
@@ -102,4 +106,5 @@ def render(report: Report, title: str, gaps: list[GapView], tz: ZoneInfo) -> str
         pct=_pct,
         num=_num,
         duration=_duration,
+        back=back,
     )

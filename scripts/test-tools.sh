@@ -3,7 +3,9 @@
 #  - espeak-ng (Debian package), which speaks the loudspeaker text;
 #  - Prism (@stoplight/prism-cli from npm, into .tools/), which checks the SMS adapter's
 #    requests against Twilio's published OpenAPI file;
-#  - docker-compose (Debian package), which checks docker-compose.yml (no engine needed).
+#  - docker-compose (Debian package), which checks docker-compose.yml (no engine needed);
+#  - Chromium and the Noto CJK fonts (Debian packages) for the browser tests, driven by
+#    Playwright for Python (installed with the test extra; never `playwright install`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,16 @@ elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 else
   echo "tools: docker-compose is missing (apt-get install docker-compose); the compose test" \
        "will fail" >&2
+fi
+
+if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  echo "tools: chromium and fonts-noto-cjk present"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "tools: installing chromium and fonts-noto-cjk"
+  apt-get install -y --no-install-recommends chromium fonts-noto-cjk >/dev/null
+else
+  echo "tools: chromium or fonts-noto-cjk is missing (apt-get install chromium fonts-noto-cjk);" \
+       "the browser tests will fail" >&2
 fi
 
 if [ -x .tools/node_modules/.bin/prism ]; then

@@ -313,24 +313,21 @@ class TimerRepository:
         )
 
     async def officer_deliveries(
-        self, warning_id: int, version: int, username: str
+        self, warning_id: int, version: int, username: str, *, lock: bool = True
     ) -> list[tuple[int, datetime | None]]:
         """(delivery id, first acknowledgement or None) of every delivery of the version to
-        this officer, held until the transaction ends."""
-        ids = [
-            r.id
-            for r in await self.conn.execute(
-                select(deliveries.c.id)
-                .where(
-                    deliveries.c.warning_id == warning_id,
-                    deliveries.c.version == version,
-                    deliveries.c.recipient_kind == "officer",
-                    deliveries.c.recipient_id == username,
-                )
-                .order_by(deliveries.c.id)
-                .with_for_update()
+        this officer, held until the transaction ends (unless `lock` is False: a page view)."""
+        query = (
+            select(deliveries.c.id)
+            .where(
+                deliveries.c.warning_id == warning_id,
+                deliveries.c.version == version,
+                deliveries.c.recipient_kind == "officer",
+                deliveries.c.recipient_id == username,
             )
-        ]
+            .order_by(deliveries.c.id)
+        )
+        ids = [r.id for r in await self.conn.execute(query.with_for_update() if lock else query)]
         if not ids:
             return []
         acked = dict(

@@ -36,6 +36,16 @@ class User:
     active: bool
 
 
+@dataclass(frozen=True)
+class UserDetails:
+    """A user with the contact details shown to admins."""
+
+    user: User
+    name: str | None
+    phone: str | None
+    wecom_id: str | None
+
+
 def _user(row: dict) -> User:  # type: ignore[type-arg]
     return User(
         id=row["id"],
@@ -165,9 +175,13 @@ class UserRepository:
     async def drop_token(self, token_hash: str) -> None:
         await self.conn.execute(delete(tokens).where(tokens.c.token_hash == token_hash))
 
-    async def all(self) -> list[User]:
+    async def details(self) -> list[UserDetails]:
+        """Every user, active or not, by username, with their name and contact details."""
         rows = (await self.conn.execute(select(users).order_by(users.c.username))).mappings()
-        return [_user(dict(row)) for row in rows]
+        return [
+            UserDetails(_user(dict(row)), row["name"], row["phone"], row["wecom_id"])
+            for row in rows
+        ]
 
     async def by_token(self, token_hash: str, now: datetime) -> User | None:
         """The active user holding this unexpired token."""

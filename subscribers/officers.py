@@ -73,6 +73,12 @@ def villages_without_officer(
     return [v for v in villages if v.code not in covered]
 
 
+def village_gaps(tree: AreaTree, served: Iterable[frozenset[str]]) -> tuple[list[Area], list[Area]]:
+    """(villages no officer serves, every village) of the tree, in the tree's order."""
+    villages = [a for c in tree.codes() if (a := tree.get(c)) and a.level == "village"]
+    return villages_without_officer(villages, served, tree), villages
+
+
 def serves(officer_areas: Iterable[str], targets: Iterable[str], tree: AreaTree) -> bool:
     """True when the officer works in a targeted area: one of their areas lies in a target
     (a village officer, town-wide warning) or a target lies in one of theirs (a town officer,

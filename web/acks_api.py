@@ -4,11 +4,13 @@ who do not, then tell the duty chief)."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from aiohttp import web
 
+from ewb.services import Services
 from subscribers import access
-from warning.actors import Role
+from warning.actors import Actor, Role
 from warning.errors import InvalidTransition, NotFound
 from warning.model import State
 from web.json_body import path_id
@@ -24,13 +26,12 @@ OFFICERS = frozenset({Role.INFO_OFFICER})
 DETAIL = "app"  # the detail of an acknowledgement given here (an SMS reply: "reply <sid>")
 
 
-@routes.post("/api/v1/warnings/{id}/acknowledge")
-async def acknowledge(request: web.Request) -> web.Response:
-    """The signed-in officer acknowledges the warning's issued version on every delivery
-    of it they were sent; again, it records nothing new and answers the same."""
-    svc, who = services(request), actor(request)
+async def acknowledge_warning(svc: Services, who: Actor, warning_id: int) -> tuple[int, datetime]:
+    """`who` acknowledges the warning's issued version on every delivery of it they were
+    sent; again, it records nothing new. The version and the first acknowledgement's time.
+
+    The API and the officer's console page both acknowledge through this."""
     access.require(who, OFFICERS, "acknowledge a warning")
-    warning_id = path_id(request)
     now = svc.clock()
     async with svc.store.write() as tx:
         warning = (await tx.warnings.get(warning_id)).warning
@@ -52,10 +53,20 @@ async def acknowledge(request: web.Request) -> web.Response:
             who.username,
             new,
         )
+    return version.number, first
+
+
+@routes.post("/api/v1/warnings/{id}/acknowledge")
+async def acknowledge(request: web.Request) -> web.Response:
+    """The signed-in officer acknowledges the warning's issued version on every delivery
+    of it they were sent; again, it records nothing new and answers the same."""
+    svc = services(request)
+    warning_id = path_id(request)
+    number, first = await acknowledge_warning(svc, actor(request), warning_id)
     return json_response(
         {
             "warning_id": warning_id,
-            "version": version.number,
+            "version": number,
             "acknowledged_at": iso(first, svc.settings.tz),
         }
     )

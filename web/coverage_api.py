@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
+from ewb.services import Services
 from reach import coverage
 from reach.coverage import Coverage
 from reach.report import Report, build, chosen_version
+from store.db import Tx
+from store.reach import RelayReport
 from store.unit_of_work import audit_refusal
 from subscribers import access
 from warning.actors import Actor, Role
@@ -84,14 +89,24 @@ def report_json(report: Report, tz: Any) -> dict[str, Any]:
     }
 
 
+async def version_report(
+    tx: Tx, warning_id: int, number: int | None, now: datetime
+) -> tuple[Version, Report, AreaTree]:
+    """Coverage of version `number`, by default of the latest issued version (not an
+    all-clear); 404 for an unknown warning or version, 409 for one never issued."""
+    warning = (await tx.warnings.get(warning_id)).warning
+    version = chosen_version(warning, number)
+    tree = await tx.areas.tree()
+    return version, await build(tx, warning, version, tree, now), tree
+
+
 async def _report(request: web.Request) -> Report:
     """Coverage of `?version=N`, by default of the latest issued version (not an all-clear)."""
     svc = services(request)
     number = int_param(request, "version", low=1)
     async with svc.store.read() as tx:
-        warning = (await tx.warnings.get(path_id(request))).warning
-        version = chosen_version(warning, number)
-        return await build(tx, warning, version, await tx.areas.tree(), svc.clock())
+        _, report, _ = await version_report(tx, path_id(request), number, svc.clock())
+    return report
 
 
 @routes.get("/api/v1/warnings/{id}/coverage")
@@ -192,22 +207,30 @@ def _check_area(who: Actor, area: str, version: Version, tree: AreaTree, leaves:
         )
 
 
-@routes.post("/api/v1/warnings/{id}/relays")
-async def add_relay(request: web.Request) -> web.Response:
-    """An information officer reports relaying the warning in a village of their scope."""
-    svc, who = services(request), actor(request)
+async def report_relay(
+    svc: Services,
+    who: Actor,
+    warning_id: int,
+    number: Callable[[], int | None],
+    body: Callable[[], Awaitable[dict[str, Any]]],
+) -> RelayReport:
+    """`who` reports relaying the warning in a village of their scope; every refusal is
+    audited. The version (`number`, None for the latest issued) and the report (`body`,
+    the API's JSON fields) are read only once the role is allowed.
+
+    The API and the officer's console page both report relays through this."""
     async with svc.store.read() as tx:
-        warning = (await tx.warnings.get(path_id(request))).warning
+        warning = (await tx.warnings.get(warning_id)).warning
     assert warning.id is not None
-    number: int | None = None
+    chosen: int | None = None
     try:
         if who.role is not Role.INFO_OFFICER:
             raise PermissionDenied(
                 f"a {who.role.value} may not report a relay (allowed: info_officer)", rule="role"
             )
-        version = chosen_version(warning, int_param(request, "version", low=1))
-        number = version.number
-        area, households, named, note = _relay_body(await json_object(request))
+        version = chosen_version(warning, number())
+        chosen = version.number
+        area, households, named, note = _relay_body(await body())
         async with svc.store.write() as tx:
             tree = await tx.areas.tree()
             leaves = {code for code, *_ in await tx.reach.leaf_areas(version.areas)}
@@ -243,10 +266,24 @@ async def add_relay(request: web.Request) -> web.Response:
             actor=who.username,
             action="relay.report",
             warning_id=warning.id,
-            version=number,
+            version=chosen,
             error=e,
         )
         raise
+    return relay
+
+
+@routes.post("/api/v1/warnings/{id}/relays")
+async def add_relay(request: web.Request) -> web.Response:
+    """An information officer reports relaying the warning in a village of their scope."""
+    svc = services(request)
+    relay = await report_relay(
+        svc,
+        actor(request),
+        path_id(request),
+        lambda: int_param(request, "version", low=1),
+        lambda: json_object(request),
+    )
     return json_response(
         {
             "id": relay.id,

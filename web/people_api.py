@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-from subscribers.officers import villages_without_officer
+from ewb.services import Services
+from subscribers.officers import village_gaps
 from subscribers.segmentation import spec_for
+from warning.model import Version
+from warning.rules import Rules
 from web.errors import HttpError
 from web.keys import services
 from web.responses import json_response
@@ -72,8 +77,7 @@ async def officer_gaps(request: web.Request) -> web.Response:
     async with services(request).store.read() as tx:
         tree = await tx.areas.tree()
         officers = await tx.users.officers()
-    villages = [a for c in tree.codes() if (a := tree.get(c)) and a.level == "village"]
-    gaps = villages_without_officer(villages, [o.areas for o in officers], tree)
+    gaps, villages = village_gaps(tree, [o.areas for o in officers])
     return json_response(
         {
             "villages_without_officer": [
@@ -92,11 +96,8 @@ async def officer_gaps(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/warnings/{id}/audience")
-async def audience(request: web.Request) -> web.Response:
-    """Who a version would reach, per area, group and channel: the duty chief's forecast."""
-    svc = services(request)
-    warning, version, rules = await read_warning(request)
+async def forecast(svc: Services, version: Version, rules: Rules) -> dict[str, Any]:
+    """Who `version` would reach, per area, group and channel, with officers and terminals."""
     spec = spec_for(version, rules.catalog)
     async with svc.store.read() as tx:
         result = await tx.recipients.audience(spec)
@@ -110,21 +111,25 @@ async def audience(request: web.Request) -> web.Response:
             for t in version.areas
         )
     )
-    return json_response(
-        {
-            "id": warning.id,
-            "version": version.number,
-            "mode": version.mode.value,
-            "people": result.people,
-            "by_area": result.by_area,
-            "by_group": result.by_group,
-            "by_channel": result.by_channel,
-            "officers": result.officers,
-            "terminals": result.terminals,
-            "terminals_online": result.terminals_online,
-            "terminal_population": result.terminal_population,
-            "unreachable": result.unreachable,
-            "unreachable_by_area": result.unreachable_by_area,
-            "unreachable_no_voice": result.unreachable_no_voice,
-        }
-    )
+    return {
+        "mode": version.mode.value,
+        "people": result.people,
+        "by_area": result.by_area,
+        "by_group": result.by_group,
+        "by_channel": result.by_channel,
+        "officers": result.officers,
+        "terminals": result.terminals,
+        "terminals_online": result.terminals_online,
+        "terminal_population": result.terminal_population,
+        "unreachable": result.unreachable,
+        "unreachable_by_area": result.unreachable_by_area,
+        "unreachable_no_voice": result.unreachable_no_voice,
+    }
+
+
+@routes.get("/api/v1/warnings/{id}/audience")
+async def audience(request: web.Request) -> web.Response:
+    """Who a version would reach, per area, group and channel: the duty chief's forecast."""
+    warning, version, rules = await read_warning(request)
+    found = await forecast(services(request), version, rules)
+    return json_response({"id": warning.id, "version": version.number, **found})

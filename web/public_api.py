@@ -33,7 +33,8 @@ def in_force(warning: Warning) -> Version | None:
     return version
 
 
-async def _public(request: web.Request) -> tuple[list[tuple[Warning, Version]], Rules]:
+async def warnings_in_force(request: web.Request) -> tuple[list[tuple[Warning, Version]], Rules]:
+    """What the public sees, highest grade first, then the oldest issued; and the rules."""
     svc = services(request)
     found = []
     async with svc.store.read() as tx:
@@ -72,7 +73,7 @@ def public_json(request: web.Request, warning: Warning, version: Version, rules:
 
 @routes.get("/public/warnings.json")
 async def warnings_json(request: web.Request) -> web.Response:
-    found, rules = await _public(request)
+    found, rules = await warnings_in_force(request)
     return json_response(
         {
             "generated_at": iso(services(request).clock(), rules.tz),
@@ -84,7 +85,7 @@ async def warnings_json(request: web.Request) -> web.Response:
 @routes.get("/feeds/cap.atom")
 async def atom(request: web.Request) -> web.Response:
     svc = services(request)
-    found, rules = await _public(request)
+    found, rules = await warnings_in_force(request)
     base = svc.settings.public_base_url.rstrip("/")
     # The default namespace as an attribute: ElementTree's register_namespace would
     # change how every other document of the process (CAP) is written.

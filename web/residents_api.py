@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from store.db import Tx
 from store.residents import StoredResident
@@ -302,11 +302,8 @@ async def remove(request: web.Request) -> web.Response:
     return await _audited(request, "residents.delete", work)
 
 
-async def _upload(request: web.Request) -> AsyncIterator[bytes]:
-    """The bytes of the multipart field `file`, chunk by chunk."""
-    if not request.content_type.startswith("multipart/"):
-        raise HttpError(400, "bad_request", "send the CSV as multipart/form-data field 'file'")
-    reader = await request.multipart()
+async def file_chunks(reader: MultipartReader) -> AsyncIterator[bytes]:
+    """The bytes of the next multipart field `file`, chunk by chunk."""
     async for part in reader:
         if isinstance(part, BodyPartReader) and part.name == "file":
             while chunk := await part.read_chunk(1 << 16):
@@ -315,16 +312,27 @@ async def _upload(request: web.Request) -> AsyncIterator[bytes]:
     raise HttpError(400, "bad_request", "no multipart field named 'file'", "file")
 
 
-@routes.post("/api/v1/residents/import")
-async def import_csv(request: web.Request) -> web.Response:
+async def _upload(request: web.Request) -> AsyncIterator[bytes]:
+    """The bytes of the multipart field `file`, chunk by chunk."""
+    if not request.content_type.startswith("multipart/"):
+        raise HttpError(400, "bad_request", "send the CSV as multipart/form-data field 'file'")
+    async for chunk in file_chunks(await request.multipart()):
+        yield chunk
+
+
+async def import_upload(
+    request: web.Request, chunks: AsyncIterator[bytes]
+) -> importer.ImportReport:
+    """Import an uploaded residents CSV as the request's actor (admins only), audited:
+    the API's import and the admin console's."""
     svc = services(request)
 
-    async def work(who: Actor) -> web.Response:
+    async def work(who: Actor) -> importer.ImportReport:
         access.require(who, access.IMPORT, "import residents")
         known = await importer.known_for(svc.store, svc.catalog)
         try:
             report = await importer.import_residents(
-                _upload(request), known, importer.StoreWriter(svc.store, svc.clock())
+                chunks, known, importer.StoreWriter(svc.store, svc.clock())
             )
         except importer.BadFile as e:
             raise InvalidInput(str(e), field="file") from None
@@ -341,24 +349,30 @@ async def import_csv(request: web.Request) -> web.Response:
                     "refused": report.refused,
                 },
             )
-        return json_response(
-            {
-                "rows": report.rows,
-                "inserted": report.inserted,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "refused": report.refused,
-                "errors": [
-                    {
-                        "line": e.line,
-                        "external_id": e.external_id,
-                        "field": e.field,
-                        "reason": e.reason,
-                    }
-                    for e in report.errors[:MAX_LISTED_ERRORS]
-                ],
-                "errors_truncated": report.refused > MAX_LISTED_ERRORS,
-            }
-        )
+        return report
 
     return await _audited(request, "residents.import", work)
+
+
+@routes.post("/api/v1/residents/import")
+async def import_csv(request: web.Request) -> web.Response:
+    report = await import_upload(request, _upload(request))
+    return json_response(
+        {
+            "rows": report.rows,
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "refused": report.refused,
+            "errors": [
+                {
+                    "line": e.line,
+                    "external_id": e.external_id,
+                    "field": e.field,
+                    "reason": e.reason,
+                }
+                for e in report.errors[:MAX_LISTED_ERRORS]
+            ],
+            "errors_truncated": report.refused > MAX_LISTED_ERRORS,
+        }
+    )

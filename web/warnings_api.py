@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from config.settings import Settings
 from store import unit_of_work
 from store.unit_of_work import Decide
 from templates import preview
@@ -26,22 +27,71 @@ from web.serialize import version_json, warning_json
 routes = web.RouteTableDef()
 
 
-async def _command(
-    request: web.Request, action: str, decide: Decide, *, needs_sequence: bool = False
-) -> web.Response:
-    """Run one workflow command on the warning in the path; answer with the result."""
+async def run_command(
+    request: web.Request,
+    warning_id: int,
+    action: str,
+    decide: Decide,
+    *,
+    expected: int | None = None,
+    needs_sequence: bool = False,
+) -> tuple[Warning, Rules]:
+    """Run one workflow command as the request's actor (the API and the console both)."""
     svc = services(request)
-    warning, rules = await unit_of_work.change(
+    result = await unit_of_work.change(
         svc.store,
-        path_id(request),
+        warning_id,
         decide,
         now=svc.clock(),
         actor=actor(request),
         action=action,
+        expected=expected,
+        needs_sequence=needs_sequence,
+    )
+    if needs_sequence:
+        wake_runner(request)  # an issue committed its outbox row: fan out now
+    return result
+
+
+async def _command(
+    request: web.Request, action: str, decide: Decide, *, needs_sequence: bool = False
+) -> web.Response:
+    """Run one workflow command on the warning in the path; answer with the result."""
+    warning, rules = await run_command(
+        request,
+        path_id(request),
+        action,
+        decide,
         expected=int_param(request, "version", low=1),
         needs_sequence=needs_sequence,
     )
     return json_response(warning_json(warning, warning.latest, rules))
+
+
+def approve_checked(settings: Settings) -> Decide:
+    """Approve; refused while any message that would be sent breaks a channel limit."""
+    options = preview.from_settings(settings)
+
+    def decide(w: Warning, a: Actor, r: Rules, n: datetime) -> list[Event]:
+        events = commands.approve(w, a, r, n)
+        problems = preview.blocking(preview.preview(w, w.latest, r, n, options))
+        if problems:
+            raise InvalidTransition("the messages break channel limits: " + "; ".join(problems))
+        return events
+
+    return decide
+
+
+def revision(kind: Any, body: dict[str, Any]) -> Decide:
+    def decide(w: Warning, a: Actor, r: Rules, n: datetime) -> list[Event]:
+        return commands.revise(w, kind if isinstance(kind, str) else "", body, a, r, n)
+
+    return decide
+
+
+def revise_action(kind: Any) -> str:
+    """The audit action of a revision: `revise:<kind>`."""
+    return f"revise:{kind}" if isinstance(kind, str) and kind.isidentifier() else "revise"
 
 
 @routes.post("/api/v1/warnings")
@@ -68,16 +118,7 @@ async def submit(request: web.Request) -> web.Response:
 @routes.post("/api/v1/warnings/{id}/approve")
 async def approve(request: web.Request) -> web.Response:
     """Approve; refused (409) while any message that would be sent breaks a channel limit."""
-    options = preview.from_settings(services(request).settings)
-
-    def decide(w: Warning, a: Actor, r: Rules, n: datetime) -> list[Event]:
-        events = commands.approve(w, a, r, n)
-        problems = preview.blocking(preview.preview(w, w.latest, r, n, options))
-        if problems:
-            raise InvalidTransition("the messages break channel limits: " + "; ".join(problems))
-        return events
-
-    return await _command(request, "approve", decide)
+    return await _command(request, "approve", approve_checked(services(request).settings))
 
 
 @routes.post("/api/v1/warnings/{id}/preview")
@@ -124,9 +165,7 @@ async def redraft(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/warnings/{id}/issue")
 async def issue(request: web.Request) -> web.Response:
-    response = await _command(request, "issue", commands.issue, needs_sequence=True)
-    wake_runner(request)  # the outbox row is committed: fan out now
-    return response
+    return await _command(request, "issue", commands.issue, needs_sequence=True)
 
 
 @routes.post("/api/v1/warnings/{id}/schedule")
@@ -139,12 +178,7 @@ async def schedule(request: web.Request) -> web.Response:
 async def revise(request: web.Request) -> web.Response:
     body = await json_object(request)
     kind = body.pop("action", None)
-
-    def decide(w: Warning, a: Actor, r: Rules, n: datetime) -> list[Event]:
-        return commands.revise(w, kind if isinstance(kind, str) else "", body, a, r, n)
-
-    action = f"revise:{kind}" if isinstance(kind, str) and kind.isidentifier() else "revise"
-    response = await _command(request, action, decide)
+    response = await _command(request, revise_action(kind), revision(kind, body))
     response.set_status(201)
     return response
 

@@ -1,0 +1,148 @@
+"""The warning pages over HTTP: draft with preview, approvals queue, issue, refusals."""
+
+from __future__ import annotations
+
+import re
+
+from tests.integration.conftest import Api
+from tests.integration.console import Session, sign_in
+from tests.integration.flows import ok
+from tests.support import CHENJIAGANG
+
+FORM = [
+    ("hazard", "typhoon"),
+    ("grade", "red"),
+    ("mode", "actual"),
+    ("areas", CHENJIAGANG),
+    ("groups", "fisherman"),
+    ("onset", "2026-07-28T10:00"),
+    ("expires", "2026-07-29T08:00"),
+]
+
+
+def warning_id_of(location: str | None) -> int:
+    assert location is not None
+    found = re.fullmatch(r"/console/warnings/(\d+)", location)
+    assert found, location
+    return int(found.group(1))
+
+
+async def draft_page(session: Session) -> dict[str, str]:
+    """The new-draft page, and the text fields as the catalog prefilled them."""
+    page = await session.get("/console/warnings/new")
+    assert page.status == 200
+    return dict(
+        re.findall(
+            r'<input type="text" id="(headline_\w+)" name="\w+" lang="[^"]+" value="([^"]*)"',
+            page.text,
+        )
+    )
+
+
+async def test_the_draft_page_prefills_catalog_text_and_previews_every_channel(api: Api) -> None:
+    forecaster = await sign_in(api.client, "forecaster")
+    page = await forecaster.get("/console/warnings/new")
+    assert page.status == 200
+    assert "陈家港镇" in page.text and "样例 sample" in page.text  # the tree with population
+    assert "红色 Red" in page.text  # grade as colour and word
+    preview = await forecaster.post("/console/preview", FORM)
+    assert preview.status == 200
+    assert 'id="audience-people"' in preview.text
+    for channel in ("sms", "wechat", "broadcast", "officer"):
+        assert f"<h4>{channel} · zh-CN" in preview.text
+    assert "segments" in preview.text
+    assert "catalog-texts" in preview.text and "台风红色预警" in preview.text
+    # a bad draft shows the domain's reason instead of a preview
+    bad = await forecaster.post("/console/preview", [*FORM[:3], ("onset", "2026-07-28T10:00")])
+    assert "areas is required" in bad.text
+
+
+async def test_draft_submit_approve_twice_and_issue_through_the_pages(api: Api) -> None:
+    forecaster = await sign_in(api.client, "forecaster")
+    await forecaster.get("/console/warnings/new")
+    created = await forecaster.post("/console/warnings", [*FORM, ("intent", "submit")])
+    assert created.status == 303, created.text
+    warning_id = warning_id_of(created.location)
+    stored = await ok(api.get(f"/warnings/{warning_id}"))
+    assert stored["state"] == "submitted"
+    assert stored["groups"] == ["fisherman"]
+    assert stored["onset"] == "2026-07-28T10:00:00+08:00"
+    assert stored["headline"]["zh-CN"]  # catalog text followed, not stored as custom
+
+    # The drafter sees no approve button on their own draft.
+    own = await forecaster.get(f"/console/warnings/{warning_id}")
+    assert "/do/approve" not in own.text
+
+    chief = await sign_in(api.client, "duty_chief")
+    queue = await chief.get("/console/approvals")
+    assert f"/console/warnings/{warning_id}/do/approve" in queue.text
+    approved = await chief.post(
+        f"/console/warnings/{warning_id}/do/approve", {"version": "1", "back": "approvals"}
+    )
+    assert (approved.status, approved.location) == (303, "/console/approvals")
+    # now it awaits the leader, not the chief
+    assert "/do/approve" not in (await chief.get("/console/approvals")).text
+
+    leader = await sign_in(api.client, "leader")
+    assert f"#{warning_id}" in (await leader.get("/console/approvals")).text
+    await leader.post(f"/console/warnings/{warning_id}/do/approve", {"version": "1"})
+    page = await chief.get(f"/console/warnings/{warning_id}")
+    assert "/do/issue" in page.text
+    issued = await chief.post(f"/console/warnings/{warning_id}/do/issue", {"version": "1"})
+    assert issued.status == 303
+    assert (await ok(api.get(f"/warnings/{warning_id}")))["state"] == "issued"
+    live = await chief.get(f"/console/warnings/{warning_id}")
+    assert 'id="live"' in live.text
+    assert "各镇覆盖率 Coverage per town" in live.text
+    fragment = await chief.get(f"/console/warnings/{warning_id}/live")
+    assert "陈家港镇" in fragment.text
+
+
+async def test_a_user_without_the_permission_gets_the_refusal_and_nothing_changes(
+    api: Api,
+) -> None:
+    forecaster = await sign_in(api.client, "forecaster")
+    await forecaster.get("/console/warnings/new")
+    created = await forecaster.post("/console/warnings", [*FORM, ("intent", "submit")])
+    warning_id = warning_id_of(created.location)
+    # The button is absent, but a forged form post is refused by the domain all the same.
+    refused = await forecaster.post(f"/console/warnings/{warning_id}/do/approve", {})
+    assert refused.status == 403
+    assert "nobody approves their own draft" in refused.text
+    assert (await ok(api.get(f"/warnings/{warning_id}")))["approvals"] == []
+    # An officer cannot even open the office's pages; an admin cannot issue.
+    officer = await sign_in(api.client, "officer")
+    assert (await officer.get("/console/warnings")).status == 403
+    admin = await sign_in(api.client, "admin")
+    await admin.get(f"/console/warnings/{warning_id}")
+    denied = await admin.post(f"/console/warnings/{warning_id}/do/approve", {})
+    assert denied.status == 403
+    audit = await ok(api.get(f"/audit?warning_id={warning_id}", "admin"))
+    assert [e["outcome"] for e in audit["entries"] if e["action"] == "approve"] == [
+        "refused",
+        "refused",
+    ]
+
+
+async def test_a_rejection_needs_a_reason_and_the_form_keeps_what_was_typed(api: Api) -> None:
+    forecaster = await sign_in(api.client, "forecaster")
+    await forecaster.get("/console/warnings/new")
+    refused = await forecaster.post(
+        "/console/warnings", [*FORM[:4], ("headline_zh", "自拟标题"), ("intent", "save")]
+    )
+    assert refused.status == 422
+    assert "onset is required" in refused.text
+    assert 'value="自拟标题"' in refused.text
+    created = await forecaster.post("/console/warnings", [*FORM, ("intent", "submit")])
+    warning_id = warning_id_of(created.location)
+    chief = await sign_in(api.client, "duty_chief")
+    await chief.get("/console/approvals")
+    empty = await chief.post(f"/console/warnings/{warning_id}/do/reject", {"reason": ""})
+    assert empty.status == 422
+    rejected = await chief.post(
+        f"/console/warnings/{warning_id}/do/reject", {"reason": "区域少了小尖镇"}
+    )
+    assert rejected.status == 303
+    page = await forecaster.get(f"/console/warnings/{warning_id}")
+    assert "区域少了小尖镇" in page.text
+    assert "/do/redraft" in page.text

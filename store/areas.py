@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.tables import area_closure, areas
 from subscribers.areas import AreaFigures, Population, derive_totals
+from subscribers.names import english_name
 from warning.areas import Area, AreaTree
 
 
@@ -80,7 +81,14 @@ class AreaRepository:
             select(areas.c.code, areas.c.name, areas.c.parent_code, areas.c.level)
         )
         return AreaTree(
-            Area(code=r.code, name=r.name, parent=r.parent_code, level=r.level) for r in rows
+            Area(
+                code=r.code,
+                name=r.name,
+                parent=r.parent_code,
+                level=r.level,
+                name_en=english_name(r.name),
+            )
+            for r in rows
         )
 
     async def figures(self, codes: Iterable[str] | None = None) -> list[AreaFigures]:

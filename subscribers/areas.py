@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from subscribers.names import english_name
 from warning.areas import Area, AreaTree
 
 LEVELS = ("county", "township", "village", "extra")
@@ -60,7 +61,8 @@ def parse_divisions(
         if problem:
             errors.append((line, problem))
             continue
-        parsed[code] = (line, Area(code=code, name=name, parent=parent or None, level=level))
+        area = Area(code, name, parent or None, level, name_en=english_name(name))
+        parsed[code] = (line, area)
     for line, area in parsed.values():
         if area.level == "county":
             continue

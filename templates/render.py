@@ -12,7 +12,6 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from templates import sms_length
-from templates.names import english_name
 from templates.spoken import for_the_ear
 from warning import texts
 from warning.model import Kind, Mode, Version, Warning
@@ -107,8 +106,7 @@ def _when(moment: datetime, rules: Rules, locale: str) -> str:
 
 
 def _area(code: str, rules: Rules, locale: str) -> str:
-    name = rules.areas.name(code)
-    return name if locale == "zh-CN" else english_name(name)
+    return rules.areas.name(code) if locale == "zh-CN" else rules.areas.name_en(code)
 
 
 def _changes(warning: Warning, version: Version, rules: Rules, locale: str) -> list[str]:

@@ -12,6 +12,9 @@ class Area:
     name: str
     parent: str | None
     level: str
+    # The name in English (pinyin and the kind of place: Chenjiagang Town), set where the
+    # tree is built from stored or loaded rows; None when nobody gave one.
+    name_en: str | None = None
 
 
 class AreaTree:
@@ -39,6 +42,11 @@ class AreaTree:
     def name(self, code: str) -> str:
         area = self._areas.get(code)
         return area.name if area else code
+
+    def name_en(self, code: str) -> str:
+        """The English name; the Chinese one if the area has none, the code if unknown."""
+        area = self._areas.get(code)
+        return (area.name_en or area.name) if area else code
 
     def ancestors(self, code: str) -> list[str]:
         """The area itself and every area above it, nearest first."""

@@ -67,7 +67,8 @@ def _info(alert: ET.Element, version: Version, rules: Rules, locale: str) -> Non
     _value_pair(info, "parameter", GRADE_PARAMETER, version.grade.value)
     for code in version.areas:
         area = _sub(info, "area")
-        _sub(area, "areaDesc", rules.areas.name(code))
+        name = rules.areas.name(code) if locale == "zh-CN" else rules.areas.name_en(code)
+        _sub(area, "areaDesc", name)
         _value_pair(area, "geocode", GEOCODE_NAME, code)
 
 

@@ -62,7 +62,10 @@ def public_json(request: web.Request, warning: Warning, version: Version, rules:
         "identifier": version.cap_identifier,
         "hazard": version.hazard,
         "grade": version.grade.value,
-        "areas": [{"code": c, "name": rules.areas.name(c)} for c in version.areas],
+        "areas": [
+            {"code": c, "name": rules.areas.name(c), "name_en": rules.areas.name_en(c)}
+            for c in version.areas
+        ],
         "onset": iso(version.onset, tz),
         "expires": iso(version.expires, tz),
         "issued_at": iso(version.issued_at, tz),

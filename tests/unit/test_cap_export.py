@@ -105,6 +105,19 @@ def test_export_is_valid_cap(make: Callable[[], Warning], msg_type: str) -> None
         assert references == f"xiangshui.weather@ewb,{v1.cap_identifier},2026-07-28T08:00:00+08:00"
 
 
+def test_area_descriptions_are_in_the_language_of_their_info() -> None:
+    document, root = export(issued(areas=[CHENJIAGANG, CHENJIAGANG_VILLAGE]))
+    VALIDATE(document)
+    by_language = {
+        info.findtext("cap:language", namespaces=NS): texts_of(info, "cap:area/cap:areaDesc")
+        for info in root.findall("cap:info", NS)
+    }
+    assert by_language == {
+        "zh-CN": ["陈家港镇", "海安居委会"],
+        "en": ["Chenjiagang Town", "Haian Community"],
+    }
+
+
 def test_exercise_is_marked_in_status_and_note() -> None:
     _, root = export(issued(mode="exercise"))
     assert root.findtext("cap:status", namespaces=NS) == "Exercise"

@@ -15,6 +15,7 @@ from templates.spoken import chinese_number, for_the_ear
 from tests.support import NOW, actor, draft_body, rules
 from warning import commands
 from warning.actors import Role
+from warning.areas import Area, AreaTree
 from warning.catalog import LOCALES
 from warning.model import Warning
 
@@ -255,3 +256,11 @@ def test_for_the_ear_reads_years_digit_by_digit_and_drops_urls() -> None:
 )
 def test_place_names_in_english(name: str, english: str) -> None:
     assert english_name(name) == english
+
+
+def test_the_area_tree_carries_the_english_names() -> None:
+    tree = RULES.areas  # built from the divisions CSV, as the database's tree is
+    assert (tree.name("320921101"), tree.name_en("320921101")) == ("陈家港镇", "Chenjiagang Town")
+    assert tree.name_en("320921") == "Xiangshui County"
+    bare = AreaTree([Area("X1", "某地", None, "county")])  # nobody gave it an English name
+    assert (bare.name_en("X1"), bare.name_en("X2")) == ("某地", "X2")

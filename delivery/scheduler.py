@@ -31,6 +31,7 @@ from store import unit_of_work
 from store.db import Tx
 from store.timers import Unacknowledged
 from subscribers.officers import serves
+from templates import approval, preview
 from warning import commands
 from warning.actors import SYSTEM
 from warning.model import State
@@ -68,13 +69,12 @@ async def release_due(services: Services, waker: Waker) -> int:
     now = services.clock()
     async with services.store.read() as tx:
         due = await tx.warnings.ids_with_release_due(now)
+    release = approval.release_checked(preview.from_settings(services.settings))
     for warning_id in due:
         await unit_of_work.change(
             services.store,
             warning_id,
-            lambda warning, _actor, rules, now, sequence: commands.release_due(
-                warning, rules, now, sequence
-            ),
+            release,
             now=now,
             actor=SYSTEM,
             action="release",

@@ -163,6 +163,10 @@ approvals = Table(
     Column("role", String(20), nullable=False),
     Column("approved_by", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False),
+    # SHA-256 of the messages the approver saw (templates/approval.py); NULL before 0007.
+    Column("rendering_sha256", String(64)),
+    # The approver chose to send Chinese texts that have no English translation.
+    Column("chinese_only", Boolean, nullable=False, server_default=sa_false()),
     PrimaryKeyConstraint("warning_id", "number", "round", "step"),
     # The same person never gives two approvals of one version in one round.
     UniqueConstraint(
@@ -411,4 +415,18 @@ gap_checks = Table(
     Column("checked_at", UTCDateTime, nullable=False),
     Column("gaps", Integer, nullable=False),  # areas found below target
     PrimaryKeyConstraint("warning_id", "version"),
+)
+
+# Failed sign-ins per username and client address (web/signin.py): after
+# `login_max_failures` failures the pair waits `blocked_until`, a delay that doubles with
+# each further failure; a success or an admin's unlock deletes the row.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("username", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("first_failure_at", UTCDateTime, nullable=False),
+    Column("blocked_until", UTCDateTime),
+    PrimaryKeyConstraint("username", "address"),
 )

@@ -76,4 +76,11 @@ def version_from_row(row: Mapping[str, Any], approvals: list[Approval]) -> Versi
 
 
 def approval_from_row(row: Mapping[str, Any]) -> Approval:
-    return Approval(step=row["step"], role=Role(row["role"]), by=row["approved_by"], at=row["at"])
+    return Approval(
+        step=row["step"],
+        role=Role(row["role"]),
+        by=row["approved_by"],
+        at=row["at"],
+        rendering=row["rendering_sha256"],
+        chinese_only=row["chinese_only"],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -135,6 +136,8 @@ class WarningRepository:
                     role=approval.role.value,
                     approved_by=approval.by,
                     at=approval.at,
+                    rendering_sha256=approval.rendering,
+                    chinese_only=approval.chinese_only,
                 )
             )
 
@@ -204,6 +207,25 @@ class WarningRepository:
             ]
             pairs.append((row["warning_id"], version_from_row(row, current)))
         return pairs, int(total)
+
+    async def in_force(self, warning_ids: Sequence[int]) -> dict[int, Version]:
+        """The version in force (issued, not ended) of each of these warnings that has one;
+        without its approvals, for lists."""
+        if not warning_ids:
+            return {}
+        rows = (
+            (
+                await self.conn.execute(
+                    select(warning_versions).where(
+                        warning_versions.c.warning_id.in_(list(warning_ids)),
+                        warning_versions.c.state == "issued",
+                    )
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return {row["warning_id"]: version_from_row(row, []) for row in rows}
 
     async def ids_with_release_due(self, now: datetime) -> list[int]:
         """Warnings whose latest version was approved for release at a time now passed."""

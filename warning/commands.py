@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from warning import content as content_mod
+from warning import wording
 from warning.actors import Actor
 from warning.content import Content
 from warning.errors import InvalidInput, InvalidTransition, PermissionDenied
@@ -76,7 +77,7 @@ def draft(
     raw: Mapping[str, Any], actor: Actor, rules: Rules, now: datetime
 ) -> tuple[Warning, list[Event]]:
     """A new warning whose version 1 is a draft."""
-    content = content_mod.parse(raw)
+    content = wording.follow_catalog(content_mod.parse(raw), rules)
     content_mod.check(content, rules, now)
     _require(actor, Action.DRAFT, content, rules)
     version = _new_version(1, Kind.ALERT, content, actor, now)
@@ -90,11 +91,11 @@ def edit(
     version = warning.latest
     _require(actor, Action.EDIT, version, rules)
     transition(version.state, Action.EDIT)
-    changed = content_mod.parse(raw, base=Content.of(version))
+    changed = wording.follow_catalog(content_mod.parse(raw, base=Content.of(version)), rules)
     _check_revision_rules(warning, version.kind, changed)
     content_mod.check(changed, rules, now)
     _require(actor, Action.EDIT, changed, rules)
-    for name in raw:
+    for name in {*raw, *content_mod.TEXT_FIELDS}:
         setattr(version, name, getattr(changed, name))
     if not version.wrote(actor.username):
         version.editors = (*version.editors, actor.username)
@@ -107,14 +108,50 @@ def submit(warning: Warning, actor: Actor, rules: Rules, now: datetime) -> list[
     _require(actor, Action.SUBMIT, version, rules)
     new_state = transition(version.state, Action.SUBMIT)
     content_mod.check(Content.of(version), rules, now)
+    _check_words(warning, version, rules)
     version.state = new_state
     version.submitted_at = now
     version.rejection = None  # shown while the redraft is edited; a new round starts here
     return [WarningSubmitted(version.number, version.round)]
 
 
-def approve(warning: Warning, actor: Actor, rules: Rules, now: datetime) -> list[Event]:
-    """Give the next approval the policy asks for; the last one makes the version approved."""
+def _replaced(warning: Warning, version: Version) -> Version | None:
+    return warning.versions[version.number - 2] if version.number > 1 else None
+
+
+def _check_words(warning: Warning, version: Version, rules: Rules) -> None:
+    """Catalog texts resolved again for the current hazard and grade; own texts checked."""
+    wording.refollow(version, rules)
+    wording.check_grade_words(version, _replaced(warning, version))
+
+
+def _check_rendering(version: Version, rendering: str | None) -> None:
+    """Refuse when the messages differ from those an approver of this round approved."""
+    if rendering is None:
+        return
+    for approval in version.approvals:
+        if approval.rendering is not None and approval.rendering != rendering:
+            raise InvalidTransition(
+                f"the messages that would go out have changed since approval {approval.step}"
+                f" ({approval.role.value} {approval.by}) was given, e.g. because the hazard"
+                " catalog or the templates changed: reject the version and approve it again"
+            )
+
+
+def approve(
+    warning: Warning,
+    actor: Actor,
+    rules: Rules,
+    now: datetime,
+    *,
+    rendering: str | None = None,
+    chinese_only: bool = False,
+) -> list[Event]:
+    """Give the next approval the policy asks for; the last one makes the version approved.
+
+    `rendering` is the digest of the messages the approver saw (the caller renders them);
+    where the English is still pending, the approver must confirm `chinese_only`.
+    """
     version = warning.latest
     if version.wrote(actor.username):
         raise PermissionDenied("nobody approves their own draft", rule="own_draft")
@@ -135,7 +172,26 @@ def approve(warning: Warning, actor: Actor, rules: Rules, now: datetime) -> list
             f"approval {step} of {len(steps)} must come from a {needed.value}",
             rule="approval_order",
         )
-    version.approvals.append(Approval(step=step, role=actor.role, by=actor.username, at=now))
+    _check_words(warning, version, rules)
+    pending = wording.translation_pending(version)
+    if pending and not chinese_only:
+        raise InvalidInput(
+            f"the {' and '.join(pending)} {'is' if len(pending) == 1 else 'are'} written in"
+            " Chinese only, so the English messages say 'translation pending': ask the"
+            " drafter for the English text (reject), or confirm 'send Chinese only'",
+            field="chinese_only",
+        )
+    _check_rendering(version, rendering)
+    version.approvals.append(
+        Approval(
+            step=step,
+            role=actor.role,
+            by=actor.username,
+            at=now,
+            rendering=rendering,
+            chinese_only=bool(pending) and chinese_only,
+        )
+    )
     final = step == len(steps)
     if final:
         version.state = final_state
@@ -169,11 +225,23 @@ def redraft(warning: Warning, actor: Actor, rules: Rules, now: datetime) -> list
 
 
 def issue(
-    warning: Warning, actor: Actor, rules: Rules, now: datetime, sequence: int
+    warning: Warning,
+    actor: Actor,
+    rules: Rules,
+    now: datetime,
+    sequence: int,
+    *,
+    rendering: str | None = None,
 ) -> list[Event]:
-    """Publish the approved version; the one it replaces becomes superseded or cancelled."""
+    """Publish the approved version; the one it replaces becomes superseded or cancelled.
+
+    With `rendering` (the digest of the messages now), refused if they changed since the
+    approvals were given.
+    """
     version = warning.latest
     _require(actor, Action.ISSUE, version, rules)
+    transition(version.state, Action.ISSUE)
+    _check_rendering(version, rendering)
     return _publish(warning, actor.username, rules, now, sequence)
 
 
@@ -189,9 +257,12 @@ def schedule_release(warning: Warning, actor: Actor, rules: Rules, now: datetime
     return [ReleaseScheduled(version.number, version.onset.isoformat())]
 
 
-def release_due(warning: Warning, rules: Rules, now: datetime, sequence: int) -> list[Event]:
+def release_due(
+    warning: Warning, rules: Rules, now: datetime, sequence: int, *, rendering: str | None = None
+) -> list[Event]:
     """Issue a version scheduled for release once its time has come, in the name of the
-    person who scheduled it; if it can no longer be issued, the schedule is dropped."""
+    person who scheduled it; if it can no longer be issued (or its messages changed since
+    they were approved), the schedule is dropped."""
     version = warning.latest
     if version.state is not State.APPROVED or version.release_at is None:
         return []
@@ -199,6 +270,7 @@ def release_due(warning: Warning, rules: Rules, now: datetime, sequence: int) ->
         return []
     assert version.release_by is not None
     try:
+        _check_rendering(version, rendering)
         return _publish(warning, version.release_by, rules, now, sequence)
     except InvalidTransition as e:
         version.release_at = None
@@ -268,10 +340,15 @@ def _check_revision_rules(warning: Warning, kind: Kind, changed: Content) -> Non
         frozen = [
             n
             for n in ("grade", "areas", "groups", "onset", "expires")
-            if getattr(changed, n) != getattr(base, n)
+            if _compared(getattr(changed, n)) != _compared(getattr(base, n))
         ]
         if frozen:
             raise InvalidInput("a cancel changes only its text", field=frozen[0])
+
+
+def _compared(value: Any) -> Any:
+    """Area and group lists compare as sets: a form may post them in another order."""
+    return frozenset(value) if isinstance(value, tuple) else value
 
 
 # Text that follows the grade is regenerated from the catalog unless given anew.
@@ -308,7 +385,7 @@ def revise(
         raise InvalidInput(f"{revision.value} needs the new grade", field="grade")
     reset: dict[str, Any] = {name: {} for name in _RESET_ON.get(revision, ())}
     base = replace(Content.of(live), **reset)
-    changed = content_mod.parse(raw, base=base)
+    changed = wording.follow_catalog(content_mod.parse(raw, base=base), rules)
     _check_revision_rules(warning, revision, changed)
     content_mod.check(changed, rules, now)
     _require(actor, Action.REVISE, changed, rules)

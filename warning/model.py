@@ -58,6 +58,8 @@ class Approval:
     role: Role
     by: str
     at: datetime
+    rendering: str | None = None  # SHA-256 of the messages the approver saw and approved
+    chinese_only: bool = False  # confirmed: the English says "translation pending"
 
 
 @dataclass

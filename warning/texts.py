@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from warning.catalog import LOCALES
+from warning.grades import Grade
 from warning.model import Kind, Mode, Version
 from warning.rules import Rules
 
@@ -33,41 +34,58 @@ _CANCEL_INSTRUCTION = {
 }
 
 # Exercise and test messages are always labelled, whatever the drafter wrote.
-_MODE_LABEL = {
+MODE_LABEL = {
     Mode.EXERCISE: {"zh-CN": "【演练】", "en": "[EXERCISE] "},
     Mode.TEST: {"zh-CN": "【测试】", "en": "[TEST] "},
 }
+# English where the forecaster wrote only Chinese: the Chinese, marked, never the
+# catalog's English, which would say something else (see warning.wording).
+PENDING = "[Translation pending] "
 
 
-def _names(version: Version, rules: Rules, locale: str) -> dict[str, str]:
-    hazard = rules.catalog.hazard(version.hazard)
+def _names(hazard_id: str, grade: Grade, rules: Rules, locale: str) -> dict[str, str]:
+    hazard = rules.catalog.hazard(hazard_id)
     office = rules.catalog.organisation(hazard.org).name[locale]
-    grade = version.grade.name_zh if locale == "zh-CN" else version.grade.name_en
+    grade_name = grade.name_zh if locale == "zh-CN" else grade.name_en
     name = hazard.name[locale] if locale == "zh-CN" else hazard.name[locale].lower()
-    return {"office": office, "hazard": name, "grade": grade}
+    return {"office": office, "hazard": name, "grade": grade_name}
+
+
+def catalog_text(
+    name: str, hazard_id: str, grade: Grade, kind: Kind, rules: Rules, locale: str
+) -> str:
+    """What the catalog says for `name` (headline, description, instruction), unlabelled."""
+    if name == "headline":
+        return _HEADLINE[locale][kind].format(**_names(hazard_id, grade, rules, locale))
+    if kind is Kind.CANCEL:
+        if name == "description":
+            return _CANCEL_DESCRIPTION[locale].format(**_names(hazard_id, grade, rules, locale))
+        return _CANCEL_INSTRUCTION[locale]
+    text = rules.catalog.hazard(hazard_id).text(grade)
+    return (text.criteria if name == "description" else text.guidance)[locale]
+
+
+def _resolved(version: Version, name: str, rules: Rules, locale: str) -> str:
+    own: dict[str, str] = getattr(version, name)
+    if locale in own:
+        return own[locale]
+    if locale == "en" and name != "headline" and "zh-CN" in own:
+        return PENDING + own["zh-CN"]
+    return catalog_text(name, version.hazard, version.grade, version.kind, rules, locale)
 
 
 def headline(version: Version, rules: Rules, locale: str) -> str:
-    names = _names(version, rules, locale)
-    text = version.headline.get(locale) or _HEADLINE[locale][version.kind].format(**names)
-    label = _MODE_LABEL.get(version.mode, {}).get(locale, "")
+    text = _resolved(version, "headline", rules, locale)
+    label = MODE_LABEL.get(version.mode, {}).get(locale, "")
     return text if text.startswith(label) else label + text
 
 
 def description(version: Version, rules: Rules, locale: str) -> str:
-    if locale in version.description:
-        return version.description[locale]
-    if version.is_cancel:
-        return _CANCEL_DESCRIPTION[locale].format(**_names(version, rules, locale))
-    return rules.catalog.hazard(version.hazard).text(version.grade).criteria[locale]
+    return _resolved(version, "description", rules, locale)
 
 
 def instruction(version: Version, rules: Rules, locale: str) -> str:
-    if locale in version.instruction:
-        return version.instruction[locale]
-    if version.is_cancel:
-        return _CANCEL_INSTRUCTION[locale]
-    return rules.catalog.hazard(version.hazard).text(version.grade).guidance[locale]
+    return _resolved(version, "instruction", rules, locale)
 
 
 def all_texts(version: Version, rules: Rules) -> dict[str, dict[str, str]]:

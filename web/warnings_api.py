@@ -10,10 +10,9 @@ from aiohttp import web
 from config.settings import Settings
 from store import unit_of_work
 from store.unit_of_work import Decide
-from templates import preview
-from warning import commands
+from templates import approval, preview
+from warning import commands, wording
 from warning.actors import Actor
-from warning.errors import InvalidTransition
 from warning.events import Event
 from warning.grades import parse_grade
 from warning.model import State, Version, Warning
@@ -68,18 +67,34 @@ async def _command(
     return json_response(warning_json(warning, warning.latest, rules))
 
 
-def approve_checked(settings: Settings) -> Decide:
-    """Approve; refused while any message that would be sent breaks a channel limit."""
-    options = preview.from_settings(settings)
+def approve_checked(
+    settings: Settings, *, seen: str | None = None, chinese_only: bool = False
+) -> Decide:
+    """Approve the messages as rendered now (`seen`: the digest the approver was shown);
+    refused while any message that would be sent breaks a channel limit."""
+    return approval.approve_checked(
+        preview.from_settings(settings), seen=seen, chinese_only=chinese_only
+    )
 
-    def decide(w: Warning, a: Actor, r: Rules, n: datetime) -> list[Event]:
-        events = commands.approve(w, a, r, n)
-        problems = preview.blocking(preview.preview(w, w.latest, r, n, options))
-        if problems:
-            raise InvalidTransition("the messages break channel limits: " + "; ".join(problems))
-        return events
 
-    return decide
+def issue_checked(settings: Settings) -> Decide:
+    """Issue; refused if the messages changed since they were approved."""
+    return approval.issue_checked(preview.from_settings(settings))
+
+
+async def approval_choices(request: web.Request) -> tuple[str | None, bool]:
+    """The approver's optional `digest` (of the messages they saw) and `chinese_only`,
+    from a JSON body or the query."""
+    body = await json_object(request) if request.body_exists else {}
+    seen = body.get("digest", request.query.get("digest"))
+    if seen is not None and not isinstance(seen, str):
+        raise HttpError(422, "invalid", "digest must be a string", "digest")
+    flag = body.get("chinese_only", request.query.get("chinese_only", False))
+    if isinstance(flag, str):
+        flag = flag.lower() in ("1", "true", "yes", "on")
+    if not isinstance(flag, bool):
+        raise HttpError(422, "invalid", "chinese_only must be true or false", "chinese_only")
+    return seen or None, flag
 
 
 def revision(kind: Any, body: dict[str, Any]) -> Decide:
@@ -117,8 +132,11 @@ async def submit(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/warnings/{id}/approve")
 async def approve(request: web.Request) -> web.Response:
-    """Approve; refused (409) while any message that would be sent breaks a channel limit."""
-    return await _command(request, "approve", approve_checked(services(request).settings))
+    """Approve; refused (409) while any message that would be sent breaks a channel limit,
+    or when `digest` names messages other than those that would be sent now."""
+    seen, chinese_only = await approval_choices(request)
+    decide = approve_checked(services(request).settings, seen=seen, chinese_only=chinese_only)
+    return await _command(request, "approve", decide)
 
 
 @routes.post("/api/v1/warnings/{id}/preview")
@@ -126,13 +144,14 @@ async def show_preview(request: web.Request) -> web.Response:
     """Every channel's text in both locales (and per named group), with limits broken."""
     svc = services(request)
     warning, version, rules = await read_warning(request)
-    messages = preview.preview(
-        warning, version, rules, svc.clock(), preview.from_settings(svc.settings)
-    )
+    options = preview.from_settings(svc.settings)
+    messages = preview.preview(warning, version, rules, svc.clock(), options)
     return json_response(
         {
             "id": warning.id,
             "version": version.number,
+            "digest": approval.rendering_digest(warning, version, rules, options),
+            "translation_pending": list(wording.translation_pending(version)),
             "messages": [
                 {
                     "channel": m.channel,
@@ -165,7 +184,8 @@ async def redraft(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/warnings/{id}/issue")
 async def issue(request: web.Request) -> web.Response:
-    return await _command(request, "issue", commands.issue, needs_sequence=True)
+    decide = issue_checked(services(request).settings)
+    return await _command(request, "issue", decide, needs_sequence=True)
 
 
 @routes.post("/api/v1/warnings/{id}/schedule")

@@ -155,7 +155,13 @@ async def test_update_changes_areas_and_text_but_keeps_the_grade(api: Api) -> No
     )
     assert update["areas"] == [CHENJIAGANG]
     assert update["description"]["zh-CN"] == "雨区东移，陈家港镇仍有强降雨。"
-    issued = await release(api, wid, ["duty_chief"])
+    # Not the catalog's English, which says something else: the Chinese, marked.
+    assert update["description"]["en"] == "[Translation pending] 雨区东移，陈家港镇仍有强降雨。"
+    await ok(api.post(f"/warnings/{wid}/submit", "forecaster"))
+    refused = await api.post(f"/warnings/{wid}/approve", "duty_chief")
+    assert (refused.status, refused.body["field"]) == (422, "chinese_only")
+    await ok(api.post(f"/warnings/{wid}/approve", "duty_chief", {"chinese_only": True}))
+    issued = await ok(api.post(f"/warnings/{wid}/issue", "duty_chief"))
     assert issued["kind"] == "update" and issued["headline"]["zh-CN"].startswith("响水县气象台更新")
 
 

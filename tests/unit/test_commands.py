@@ -62,7 +62,8 @@ def release(warning: Warning, at: datetime = NOW, sequence: int = 1) -> None:
     """Submit, approve and issue the latest version."""
     commands.submit(warning, FORECASTER, RULES, at)
     for approver in decision_makers(warning.latest):
-        commands.approve(warning, approver, RULES, at)
+        # Texts written in Chinese only need the approver's "send Chinese only".
+        commands.approve(warning, approver, RULES, at, chinese_only=True)
     assert warning.latest.state is State.APPROVED
     commands.issue(warning, FORECASTER, RULES, at, sequence)
     assert warning.latest.state is State.ISSUED

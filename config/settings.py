@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     session_ttl_hours: float = Field(gt=0)
     login_max_failures: int = Field(ge=1)
     login_window_minutes: float = Field(gt=0)
+    login_backoff_seconds: float = Field(gt=0)
     expiry_check_seconds: float = Field(gt=0)
     log_level: str
     hazards_file: str

@@ -20,11 +20,14 @@ from subscribers import accounts
 from warning import audit, cap
 from warning.actors import Actor, Role
 from warning.errors import DomainError, PermissionDenied
+from web import signin
 from web.passwords import hash_password
 
 # The author of CAP alerts imported from the command line without --as: an upstream feed
 # trusted like the operator who runs the command, drafting county-wide.
 CAP_FEED = "cap-import"
+# The actor of the audit entries written by commands the operator runs (`ewb user unlock`).
+CLI_ACTOR = "cli"
 
 
 class AdminError(Exception):
@@ -124,7 +127,19 @@ async def user_password(settings: Settings, args: argparse.Namespace, password: 
     async with services_for(settings) as services, services.store.write() as tx:
         if not await tx.users.set_password(args.name, hash_password(password)):
             raise AdminError(f"no user {args.name!r}")
+        await tx.throttle.clear(args.name)  # the new password may be tried from anywhere
     print(f"password of {args.name} set")
+    return 0
+
+
+async def user_unlock(settings: Settings, args: argparse.Namespace) -> int:
+    """Lift the sign-in throttle of every address of a user (audited, actor `cli`)."""
+    async with services_for(settings) as services:
+        try:
+            cleared = await signin.unlock(services, args.name, CLI_ACTOR)
+        except DomainError as e:
+            raise AdminError(e.message) from e
+    print(f"user {args.name} unlocked: {cleared} address{'' if cleared == 1 else 'es'}")
     return 0
 
 

@@ -199,6 +199,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     password.set_defaults(run=_user_password)
 
+    unlock = user.add_parser(
+        "unlock", help="lift the sign-in throttle of a user (every client address)"
+    )
+    unlock.add_argument("name")
+    unlock.set_defaults(run=admin.user_unlock)
+
     demo = sub.add_parser(
         "demo",
         help="the main job end to end: a red typhoon warning for the coastal towns, its"

@@ -24,6 +24,7 @@ from store.recipients import RecipientRepository
 from store.residents import ResidentRepository
 from store.tables import sequences
 from store.terminals import TerminalRepository
+from store.throttle import ThrottleRepository
 from store.timers import TimerRepository
 from store.users import UserRepository
 from store.warnings import WarningRepository
@@ -48,6 +49,7 @@ class Tx:
         self.recipients = RecipientRepository(conn)
         self.residents = ResidentRepository(conn)
         self.terminals = TerminalRepository(conn)
+        self.throttle = ThrottleRepository(conn)
         self.users = UserRepository(conn)
         self.warnings = WarningRepository(conn)
         self._make_rules = make_rules

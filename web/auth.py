@@ -57,7 +57,7 @@ async def issue_token(request: web.Request) -> web.Response:
     body = await json_object(request)
     username, password = _credential(body, "username"), _credential(body, "password")
     svc = services(request)
-    user = await authenticate(svc, username, password)
+    user = await authenticate(svc, username, password, request.remote or "")
     token = new_token()
     expires = await open_session(svc, user, token_hash(token), svc.settings.token_ttl_hours)
     return json_response(

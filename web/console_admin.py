@@ -22,6 +22,7 @@ from subscribers.officers import village_gaps
 from warning.actors import Role
 from warning.areas import AreaTree
 from warning.errors import DomainError, InvalidInput
+from web import signin
 from web.errors import status_for
 from web.keys import actor, services
 from web.pages import form, form_lists, page, render
@@ -116,6 +117,7 @@ async def _users_page(
     chosen: Iterable[str] = (),
     error: DomainError | None = None,
     added: str | None = None,
+    unlocked: tuple[str, int] | None = None,
     status: int = 200,
 ) -> web.Response:
     svc = services(request)
@@ -123,6 +125,9 @@ async def _users_page(
         users = await tx.users.details()
         tree = await tx.areas.tree()
         figures = await tx.areas.figures()
+        blocked = await tx.throttle.blocked(svc.clock())
+    if unlocked and not any(d.user.username == unlocked[0] for d in users):
+        unlocked = None
     rows = [
         {
             "username": d.user.username,
@@ -132,6 +137,7 @@ async def _users_page(
             "areas": _area_list(d.user.actor.areas, tree),
             "active": d.user.active,
             "phone": phones.mask(d.phone),
+            "blocked": blocked.get(d.user.username, 0),
         }
         for d in users
     ]
@@ -147,6 +153,7 @@ async def _users_page(
             "chosen": set(chosen),
             "error": error,
             "added": added if added and any(u.user.username == added for u in users) else None,
+            "unlocked": unlocked,
             "min_password": accounts.MIN_PASSWORD,
         },
         status=status,
@@ -168,7 +175,32 @@ def _area_groups(figures: list[AreaFigures]) -> list[dict[str, Any]]:
 @routes.get("/console/admin/users")
 @page(Role.ADMIN)
 async def users_page(request: web.Request) -> web.Response:
-    return await _users_page(request, added=request.query.get("added"))
+    name, count = request.query.get("unlocked"), request.query.get("addresses", "")
+    unlocked = (name, int(count)) if name and count.isdigit() else None
+    return await _users_page(request, added=request.query.get("added"), unlocked=unlocked)
+
+
+@routes.post("/console/admin/users/unlock")
+@page(Role.ADMIN)
+async def unlock_user(request: web.Request) -> web.StreamResponse:
+    """`ewb user unlock` from a form: lift the sign-in throttle of every address of a user."""
+    svc, who = services(request), actor(request)
+    username = (await form(request)).get("username", "")
+    try:
+        cleared = await signin.unlock(svc, username, who.username)
+    except DomainError as e:
+        await audit_refusal(
+            svc.store,
+            now=svc.clock(),
+            actor=who.username,
+            action="user_unlock",
+            warning_id=None,
+            version=None,
+            error=e,
+        )
+        raise
+    query = urlencode({"unlocked": username, "addresses": cleared})
+    raise web.HTTPSeeOther(f"/console/admin/users?{query}")
 
 
 def _role(value: str) -> Role:

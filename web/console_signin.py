@@ -76,7 +76,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         )
     svc = services(request)
     try:
-        user = await authenticate(svc, username, password)
+        user = await authenticate(svc, username, password, request.remote or "")
     except HttpError as e:
         text = (
             "用户名或密码错误 Wrong username or password"

@@ -146,6 +146,7 @@ async def _reset(url: str) -> None:
             tables.audit_log,
             tables.outbox,
             tables.sequences,
+            tables.login_throttle,
         ):
             await conn.execute(delete(table))
         await conn.execute(update(tables.audit_head).values(seq=0, hash=GENESIS))

@@ -1,11 +1,14 @@
-"""Console sign-in: the session cookie, CSRF on every form, the rate limit, role pages."""
+"""Console sign-in: the session cookie, CSRF on every form, the throttle, role pages."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from tests.integration import throttle
 from tests.integration.conftest import Api
 from tests.integration.console import Session, sign_in
+
+no_throttle, elsewhere = throttle.no_throttle, throttle.elsewhere  # fixtures
 
 
 async def test_sign_in_sets_a_strict_http_only_cookie_and_sends_each_role_home(api: Api) -> None:
@@ -64,7 +67,9 @@ async def test_a_form_without_the_csrf_token_is_refused(api: Api) -> None:
     assert (await leader.request("GET", "/console")).location.startswith("/console/login")
 
 
-async def test_wrong_passwords_are_rate_limited_per_username(api: Api) -> None:
+async def test_wrong_passwords_are_throttled_per_username_and_address(
+    api: Api, elsewhere: Api
+) -> None:
     anonymous = Session(api.client)
     statuses = []
     for _ in range(6):
@@ -78,13 +83,19 @@ async def test_wrong_passwords_are_rate_limited_per_username(api: Api) -> None:
         )
         statuses.append(reply.status)
     assert statuses == [401] * 5 + [429]
-    # the right password is refused too while the window lasts, also over the API
+    assert "尝试次数过多" in reply.text and "try again in 2 seconds" in reply.text
+    # the right password is refused too while this address waits, also over the API
     token = await api.call(
         "POST", "/auth/token", json={"username": "forecaster", "password": "ewb-test-password"}
     )
     assert token.status == 429
     assert token.body["error"] == "too_many_attempts"
-    # another user is not affected
+    # the same user from another address is not affected, nor another user
+    assert (
+        await elsewhere.call(
+            "POST", "/auth/token", json={"username": "forecaster", "password": "ewb-test-password"}
+        )
+    ).status == 200
     assert (
         await api.call(
             "POST", "/auth/token", json={"username": "leader", "password": "ewb-test-password"}

@@ -14,11 +14,11 @@ from reach.report import build, chosen_version
 from store import unit_of_work
 from store.unit_of_work import Decide
 from templates import preview
-from warning import commands
+from warning import commands, wording
 from warning.actors import Role
 from warning.errors import DomainError, InvalidInput, NotFound
 from warning.grades import Grade
-from warning.model import Kind, State, Warning
+from warning.model import Kind, State, Version, Warning
 from warning.rules import Rules
 from web import draft_form
 from web.errors import HttpError, status_for
@@ -26,8 +26,15 @@ from web.json_body import path_id
 from web.keys import actor, services
 from web.pages import can, form, form_lists, page, render
 from web.people_api import forecast
+from web.review import may_approve, review
 from web.serialize import version_json, warning_json
-from web.warnings_api import approve_checked, revise_action, revision, run_command
+from web.warnings_api import (
+    approve_checked,
+    issue_checked,
+    revise_action,
+    revision,
+    run_command,
+)
 
 routes = web.RouteTableDef()
 OFFICE = (Role.FORECASTER, Role.DUTY_CHIEF, Role.LEADER, Role.ADMIN)
@@ -47,8 +54,16 @@ async def index(request: web.Request) -> web.Response:
         pairs, total = await tx.warnings.list_latest(
             state=None, hazard=None, grade=None, limit=100, offset=0
         )
+        in_force = await tx.warnings.in_force([wid for wid, _ in pairs])
         rules = await tx.rules()
-    rows = [version_json(wid, version, rules) for wid, version in pairs]
+    rows = []
+    for wid, latest in pairs:
+        force = in_force.get(wid)
+        row = version_json(wid, force or latest, rules)
+        # Beside the version in force, the revision on its way (draft, submitted, approved).
+        on_its_way = force is not None and force.number != latest.number
+        row["revision"] = version_json(wid, latest, rules) if on_its_way else None
+        rows.append(row)
     return await render(request, "warnings.html.j2", {"warnings": rows, "total": total})
 
 
@@ -103,7 +118,7 @@ async def _posted(request: web.Request, rules: Rules) -> tuple[dict[str, Any], d
     """The API body of the posted draft form, and the form to show again if refused."""
     fields = await form(request)
     lists = await form_lists(request, "areas", "groups")
-    body = draft_form.body_of(fields, lists, rules, actor(request), services(request).clock())
+    body = draft_form.body_of(fields, lists, rules)
     return body, draft_form.form_values(fields, lists)
 
 
@@ -171,19 +186,24 @@ def _expected(fields: dict[str, str]) -> int | None:
 def _decide(name: str, fields: dict[str, str], request: web.Request) -> tuple[Decide, bool]:
     """The command a button names, and whether it needs a CAP sequence number."""
     if name == "approve":
-        return approve_checked(services(request).settings), False
+        seen = fields.get("digest") or None
+        chinese_only = fields.get("chinese_only") == "yes"
+        return approve_checked(
+            services(request).settings, seen=seen, chinese_only=chinese_only
+        ), False
+    if name == "issue":
+        return issue_checked(services(request).settings), True
     if name == "reject":
         reason = fields.get("reason", "")
         return (lambda w, a, r, n: commands.reject(w, reason, a, r, n)), False
     simple = {
         "submit": commands.submit,
         "redraft": commands.redraft,
-        "issue": commands.issue,
         "schedule": commands.schedule_release,
     }
     if name not in simple:
         raise HttpError(404, "not_found", f"no action {name!r}")
-    return simple[name], name == "issue"
+    return simple[name], False
 
 
 @routes.post("/console/warnings/{id}/do/{action}")
@@ -217,7 +237,7 @@ def _actions(warning: Warning, request: web.Request, rules: Rules) -> dict[str, 
         "edit": latest.state is State.DRAFT
         and can(lambda w, a, r, n: commands.edit(w, {}, a, r, n), warning, me, rules, now),
         "submit": can(commands.submit, warning, me, rules, now),
-        "approve": can(commands.approve, warning, me, rules, now),
+        "approve": can(may_approve, warning, me, rules, now),
         "reject": can(lambda w, a, r, n: commands.reject(w, "-", a, r, n), warning, me, rules, now),
         "redraft": can(commands.redraft, warning, me, rules, now),
         "issue": can(commands.issue, warning, me, rules, now, sequence=0),
@@ -267,6 +287,9 @@ async def _warning_page(
             status=status,
         )
     live = await live_context(request, warning) if _issued(warning) else {}
+    checked = None
+    if latest.state in (State.DRAFT, State.SUBMITTED, State.REJECTED, State.APPROVED):
+        checked = await review(request, warning, latest, rules)
     return await render(
         request,
         "warning.html.j2",
@@ -276,6 +299,7 @@ async def _warning_page(
             "revisions": REVISIONS,
             "error": error,
             "previous": _previous(warning, rules),
+            "review": checked,
             **live,
         },
         status=status,
@@ -287,12 +311,13 @@ def _issued(warning: Warning) -> bool:
 
 
 def _previous(warning: Warning, rules: Rules) -> dict[str, Any] | None:
-    """The version an update replaces, to show what changes."""
+    """The version in force that a revision on its way would replace, to show what changes."""
     latest = warning.latest
-    if latest.kind is Kind.ALERT or latest.number == 1:
+    in_force: Version | None = warning.live_version()
+    if latest.kind is Kind.ALERT or in_force is None or in_force is latest:
         return None
     assert warning.id is not None
-    return version_json(warning.id, warning.version(latest.number - 1), rules)
+    return version_json(warning.id, in_force, rules)
 
 
 async def live_context(request: web.Request, warning: Warning) -> dict[str, Any]:
@@ -374,6 +399,8 @@ async def revise_form(request: web.Request) -> web.Response:
         rules = await tx.rules()
     live_version = warning.live_version() or warning.latest
     values = draft_form.values_of(live_version, rules)
+    if kind == "cancel":
+        values = draft_form.cancel_values(live_version, rules, svc.clock())
     if kind in ("escalate", "downgrade"):
         values["grade"] = _next_grade(warning, kind) or values["grade"]
     return await _draft_page(
@@ -397,12 +424,10 @@ async def revise(request: web.Request) -> web.StreamResponse:
         rules = await tx.rules()
     body, shown = await _posted(request, rules)
     if kind == "cancel":
-        body = {}
+        body = draft_form.texts_of(await form(request))  # an all-clear changes only its words
     try:
         await run_command(request, warning_id, revise_action(kind), revision(kind, body))
     except DomainError as e:
-        if kind == "cancel":
-            return await _warning_page(request, warning_id, error=e, status=status_for(e))
         return await _draft_page(
             request,
             shown,
@@ -439,7 +464,9 @@ async def show_preview(request: web.Request) -> web.Response:
             warning, _ = commands.draft(body, me, rules, now)
         elif kind in REVISIONS:
             warning = loaded
-            revision(kind, {} if kind == "cancel" else body)(warning, me, rules, now)
+            revision(kind, draft_form.texts_of(fields) if kind == "cancel" else body)(
+                warning, me, rules, now
+            )
         else:
             warning = loaded
             commands.edit(warning, body, me, rules, now)
@@ -447,16 +474,24 @@ async def show_preview(request: web.Request) -> web.Response:
         version = warning.latest
         options = preview.from_settings(svc.settings)
         messages = preview.preview(warning, version, rules, now, options)
+        try:  # shown beside the messages: submit would refuse it
+            wording.check_grade_words(version, warning.live_version())
+        except InvalidInput as e:
+            context["words"] = e
         context.update(
             messages=messages,
             blocking=preview.blocking(messages),
             audience=await forecast(svc, version, rules),
             area_names={c: rules.areas.name(c) for c in version.areas},
+            translation_pending=wording.translation_pending(version),
         )
     except DomainError as e:
         context["error"] = e
     defaults = draft_form.catalog_texts(
-        draft_form.sketch({**fields, "kind": _kind_of(kind)}, rules, me.username, now), rules
+        draft_form.sketch(
+            {**fields, "kind": fields.get("kind") or _kind_of(kind)}, rules, me.username, now
+        ),
+        rules,
     )
     context["catalog_texts"] = {
         f"{name}_{draft_form.SUFFIX[locale]}": text
@@ -467,4 +502,4 @@ async def show_preview(request: web.Request) -> web.Response:
 
 
 def _kind_of(revise: str) -> str:
-    return revise if revise in REVISIONS and revise != "cancel" else "alert"
+    return revise if revise in REVISIONS else "alert"

@@ -1,7 +1,11 @@
 """The draft page's form: its fields to the API's body and back, and what it offers.
 
-A text left as the catalog prefilled it is sent as null, so the version keeps following
-the catalog (and its defaults change with hazard and grade); only edited text is stored.
+The form posts its texts as they stand, with or without the script. The domain tells the
+catalog's texts from the drafter's own (`warning.wording.follow_catalog`): a text left as
+the catalog prefilled it, for whatever hazard and grade the form was loaded with, is not
+stored, so the version always says what the catalog says for its current hazard and grade.
+
+A cancel (all-clear) form carries only texts: `kind=cancel` in the form says so.
 """
 
 from __future__ import annotations
@@ -76,10 +80,19 @@ def catalog_texts(version: Version | None, rules: Rules) -> dict[str, dict[str, 
     return texts.all_texts(plain, rules)
 
 
-def body_of(
-    fields: dict[str, str], lists: dict[str, list[str]], rules: Rules, actor: Actor, now: datetime
-) -> dict[str, Any]:
+def texts_of(fields: dict[str, str]) -> dict[str, Any]:
+    """The posted headline, description and instruction (None where every locale is empty)."""
+    body: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        given = {locale: fields.get(f"{name}_{SUFFIX[locale]}", "").strip() for locale in LOCALES}
+        body[name] = {locale: text for locale, text in given.items() if text} or None
+    return body
+
+
+def body_of(fields: dict[str, str], lists: dict[str, list[str]], rules: Rules) -> dict[str, Any]:
     """The API body (as for POST /warnings) of a submitted draft form."""
+    if fields.get("kind") == Kind.CANCEL.value:
+        return texts_of(fields)  # an all-clear changes only its words
     tz = rules.tz
     body: dict[str, Any] = {
         "hazard": fields.get("hazard", ""),
@@ -93,16 +106,7 @@ def body_of(
     for name in ("onset", "expires"):
         if body[name] is None:  # left empty: the domain names the missing field
             del body[name]
-    defaults = catalog_texts(sketch(fields, rules, actor.username, now), rules)
-    for name in TEXT_FIELDS:
-        given = {locale: fields.get(f"{name}_{SUFFIX[locale]}", "").strip() for locale in LOCALES}
-        custom = {
-            locale: text
-            for locale, text in given.items()
-            if text and text != defaults[name].get(locale)
-        }
-        body[name] = custom or None
-    return body
+    return {**body, **texts_of(fields)}
 
 
 def values_of(version: Version, rules: Rules) -> dict[str, Any]:
@@ -119,6 +123,19 @@ def values_of(version: Version, rules: Rules) -> dict[str, Any]:
         "kind": version.kind.value,
     }
     for name, by_locale in texts.all_texts(version, rules).items():
+        for locale, text in by_locale.items():
+            # English still to be written is an empty field, not the marked Chinese.
+            pending = text.startswith(texts.PENDING)
+            values[f"{name}_{SUFFIX[locale]}"] = "" if pending else text
+    return values
+
+
+def cancel_values(live: Version, rules: Rules, now: datetime) -> dict[str, Any]:
+    """The form of an all-clear of `live`: its hazard and grade, the catalog's cancel texts."""
+    values = values_of(live, rules)
+    values["kind"] = Kind.CANCEL.value
+    sketched = sketch({**values, "kind": Kind.CANCEL.value}, rules, live.author, now)
+    for name, by_locale in catalog_texts(sketched, rules).items():
         for locale, text in by_locale.items():
             values[f"{name}_{SUFFIX[locale]}"] = text
     return values

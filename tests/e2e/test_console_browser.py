@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -220,7 +221,7 @@ def test_a_red_typhoon_warning_from_draft_to_cancel(browser: Browser, site: str)
     # --- a cancel, drafted, approved and issued, removes it ---------------------------
     forecaster.goto(warning_url)
     forecaster.get_by_role("link", name="解除 Cancel").click()
-    forecaster.get_by_role("button", name="创建解除草稿 Draft the cancel").click()
+    forecaster.get_by_role("button", name="创建解除草稿 Draft the all-clear").click()
     forecaster.get_by_role("button", name="保存并提交审批 Save and submit").click()
     expect(forecaster.locator("#state")).to_contain_text("submitted")
     chief.goto("/console/approvals")
@@ -244,6 +245,95 @@ def test_a_red_typhoon_warning_from_draft_to_cancel(browser: Browser, site: str)
     assert (
         f"/public/warnings/{warning_id}/cap.xml" not in public.request.get("/feeds/cap.atom").text()
     )
+
+
+def _fill_times(page: Page) -> None:
+    onset = datetime.now(TZ).replace(second=0, microsecond=0) + timedelta(minutes=10)
+    page.get_by_label("生效 Onset").fill(onset.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("失效 Expires").fill((onset + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M"))
+
+
+@pytest.mark.parametrize("script", [False, True], ids=["script-off", "script-on"])
+def test_red_picked_after_blue_is_red_throughout_and_the_all_clear_goes_out(
+    browser: Browser, site: str, script: bool
+) -> None:
+    """The form loads with blue; the forecaster picks red. Stored, previewed, approved and
+    issued, every text is red. Then an all-clear drafted here goes through approval and
+    issue. With the script off as on: the same fields are posted, the server decides."""
+    options = {"java_script_enabled": script}
+    forecaster = person(browser, site, "forecaster", **options)
+    forecaster.goto("/console/warnings/new")
+    expect(forecaster.locator("#headline_zh")).to_have_value(re.compile("蓝色"))  # loaded blue
+    forecaster.get_by_label("灾种 Hazard").select_option("rainstorm")
+    forecaster.locator("#grade-red").check()
+    forecaster.locator(f"#area-{CHENJIAGANG}").check()
+    _fill_times(forecaster)
+    if script:  # the preview and the untouched texts follow the grade as it is picked
+        preview = forecaster.locator("#preview")
+        expect(forecaster.locator("#headline_zh")).to_have_value("响水县气象台发布暴雨红色预警信号")
+        broadcast = preview.locator('.preview-msg[data-channel="broadcast"][lang="zh-CN"]')
+        expect(broadcast.first).to_contain_text("暴雨红色预警")
+        expect(preview).not_to_contain_text("蓝色")
+    forecaster.get_by_role("button", name="保存并提交审批 Save and submit").click()
+    expect(forecaster.locator("#state")).to_contain_text("submitted")
+    warning_url = forecaster.url
+    warning_id = int(warning_url.rstrip("/").rsplit("/", 1)[1])
+    expect(forecaster.locator("h1")).to_contain_text("响水县气象台发布暴雨红色预警信号")
+    expect(forecaster.locator("main")).not_to_contain_text("蓝色")
+
+    # The duty chief approves on the warning page, seeing what goes out and to whom.
+    chief = person(browser, site, "duty_chief", **options)
+    chief.goto(warning_url)
+    review = chief.locator("#review")
+    expect(review).to_contain_text("sms · zh-CN")
+    expect(review).to_contain_text("wechat · en")
+    expect(review).to_contain_text("broadcast · zh-CN")
+    expect(review).to_contain_text("条 segments")
+    expect(review.locator("#audience-terminals")).to_be_visible()
+    expect(review.locator("#audience-officers")).to_be_visible()
+    expect(review.locator("#audience-unreachable")).to_be_visible()
+    expect(review).to_contain_text("红色")
+    expect(review).not_to_contain_text("蓝色")
+    if script:  # axe-core runs as a script
+        no_serious_violations(chief)
+    chief.get_by_role("button", name="批准 Approve").click()
+    expect(chief.locator("#state")).to_contain_text("awaiting approval 2")
+    # The leader approves from the queue, where the card carries the same review.
+    leader = person(browser, site, "leader", **options)
+    leader.goto("/console/approvals")
+    card = leader.locator("li", has_text=f"#{warning_id} v1")
+    expect(card.locator("details.review")).to_contain_text("暴雨红色预警")
+    card.get_by_role("button", name="批准 Approve").click()
+    chief.goto(warning_url)
+    expect(chief.locator("#next-step")).to_contain_text("Issue now")
+    chief.get_by_role("button", name="发布 Issue now").click()
+    expect(chief.locator("#state")).to_contain_text("issued")
+    expect(chief.locator("h1")).to_contain_text("暴雨红色预警信号")
+    forecaster.goto("/console/warnings")
+    expect(forecaster.locator("tr", has_text=f"#{warning_id} v1")).to_contain_text("issued")
+
+    # The all-clear: drafted, shown as such, submitted, approved and issued.
+    forecaster.goto(warning_url)
+    forecaster.get_by_role("link", name="解除 Cancel").click()
+    expect(forecaster.locator("#all-clear")).to_be_visible()
+    expect(forecaster.locator("#headline_zh")).to_have_value("响水县气象台解除暴雨红色预警信号")
+    forecaster.get_by_role("button", name="创建解除草稿 Draft the all-clear").click()
+    expect(forecaster.locator("#all-clear")).to_be_visible()  # the draft, still an all-clear
+    forecaster.goto("/console/warnings")
+    row = forecaster.locator("tr", has_text=f"#{warning_id} v1")
+    expect(row).to_contain_text("issued")  # the version in force, and beside it …
+    expect(row).to_contain_text("v2")  # … the all-clear on its way
+    forecaster.goto(warning_url)
+    forecaster.get_by_role("button", name="保存并提交审批 Save and submit").click()
+    expect(forecaster.locator("#state")).to_contain_text("submitted")
+    chief.goto(warning_url)
+    expect(chief.locator("#all-clear")).to_be_visible()
+    expect(chief.locator("#review")).to_contain_text("解除")
+    chief.get_by_role("button", name="批准 Approve").click()
+    expect(chief.locator("#next-step")).to_be_visible()
+    chief.get_by_role("button", name="发布 Issue now").click()
+    expect(chief.locator("#state")).to_contain_text("issued")
+    expect(chief.locator("h1")).to_contain_text("响水县气象台解除暴雨红色预警信号")
 
 
 def test_the_admin_and_report_pages_pass_the_accessibility_check(

@@ -146,3 +146,36 @@ async def test_a_rejection_needs_a_reason_and_the_form_keeps_what_was_typed(api:
     page = await forecaster.get(f"/console/warnings/{warning_id}")
     assert "区域少了小尖镇" in page.text
     assert "/do/redraft" in page.text
+
+
+async def test_the_approval_page_approves_the_messages_it_shows(api: Api) -> None:
+    forecaster = await sign_in(api.client, "forecaster")
+    await forecaster.get("/console/warnings/new")
+    form = [*FORM, ("description_zh", "今夜登陆，风力12级。"), ("intent", "submit")]
+    warning_id = warning_id_of((await forecaster.post("/console/warnings", form)).location)
+    chief = await sign_in(api.client, "duty_chief")
+    page = await chief.get(f"/console/warnings/{warning_id}")
+    assert 'id="review"' in page.text and "<h4>sms · en" in page.text
+    assert "[Translation pending] 今夜登陆，风力12级。" in page.text
+    assert 'name="chinese_only"' in page.text
+    found = re.search(r'name="digest" value="([0-9a-f]{64})"', page.text)
+    assert found
+    digest = found.group(1)
+    # Without "send Chinese only" the approval is refused and the page says why.
+    refused = await chief.post(
+        f"/console/warnings/{warning_id}/do/approve", {"version": "1", "digest": digest}
+    )
+    assert refused.status == 422 and "chinese_only" in refused.text
+    # A page showing other messages than those rendered now is refused.
+    stale = await chief.post(
+        f"/console/warnings/{warning_id}/do/approve",
+        {"version": "1", "digest": "0" * 64, "chinese_only": "yes"},
+    )
+    assert stale.status == 409 and "have changed since your page showed them" in stale.text
+    assert (await ok(api.get(f"/warnings/{warning_id}")))["approvals"] == []
+    approved = await chief.post(
+        f"/console/warnings/{warning_id}/do/approve",
+        {"version": "1", "digest": digest, "chinese_only": "yes"},
+    )
+    assert approved.status == 303
+    assert len((await ok(api.get(f"/warnings/{warning_id}")))["approvals"]) == 1

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from ewb.services import Services
-from store.db import Store
+from store.db import Store, Tx
 from subscribers import importer
 from subscribers.importer import ImportReport
+from subscribers.officers import Officer
 from subscribers.sample import HEADER, sample_rows
 from warning.actors import Actor, Role
 from web.passwords import hash_password
@@ -33,22 +34,61 @@ DEMO_USERS = [
     ("admin", Role.ADMIN, "county", COUNTY),
 ]
 
+# Contact details of the demo users who receive warnings: (name, phone, WeCom id). The
+# officer gets the warning on WeCom (SMS if that fails), so the demo can show it being
+# acknowledged and relayed. Sample values, like config/officers_sample.csv: no real person.
+DEMO_CONTACTS = {
+    "officer_cjg": ("陈家港镇信息员", "+8613852101101", "wx_officer_cjg"),
+}
+
 
 def demo_password(username: str) -> str:
     return f"ewb-{username}"
 
 
 async def add_demo_users(store: Store, now: datetime) -> list[tuple[str, str, str, str, bool]]:
-    """Create the demo users that do not exist yet; (name, role, org, scope, created) each."""
+    """Create the demo users that do not exist yet; (name, role, org, scope, created) each.
+
+    A demo officer that exists already (from an earlier demo) is given the contact details
+    of DEMO_CONTACTS it lacks; the details it has are kept.
+    """
     report = []
     for username, role, org, scope in DEMO_USERS:
+        contact = DEMO_CONTACTS.get(username)
         async with store.write() as tx:
             exists = await tx.users.by_username(username) is not None
             if not exists:
                 actor = Actor(username=username, role=role, org=org, areas=frozenset({scope}))
-                await tx.users.add(actor, hash_password(demo_password(username)), now)
+                name, phone, wecom_id = contact or (None, None, None)
+                password_hash = hash_password(demo_password(username))
+                await tx.users.add(
+                    actor, password_hash, now, name=name, phone=phone, wecom_id=wecom_id
+                )
+            elif contact is not None:
+                await _complete_officer(tx, username, contact, now)
         report.append((username, role.value, org, scope, not exists))
     return report
+
+
+async def _complete_officer(
+    tx: Tx, username: str, contact: tuple[str, str, str], now: datetime
+) -> None:
+    """Fill in the name, phone and WeCom id the officer lacks; a user of another role is
+    left alone."""
+    officer = await tx.users.officer(username)
+    if officer is None or (officer.name and officer.phone and officer.wecom_id):
+        return
+    name, phone, wecom_id = contact
+    await tx.users.upsert_officer(
+        Officer(
+            username,
+            officer.name or name,
+            officer.phone or phone,
+            officer.wecom_id or wecom_id,
+            officer.areas,
+        ),
+        now,
+    )
 
 
 async def add_sample_residents(services: Services, count: int) -> ImportReport | None:

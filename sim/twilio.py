@@ -285,6 +285,14 @@ def _fate(to: str) -> list[tuple[str, str | None]]:
     return [("sent", None), ("delivered", None)]
 
 
+async def settled(app: web.Application) -> None:
+    """Return once every status callback the simulator has to post is posted and answered
+    (tests: a late "undelivered" changes a delivery after the runner has drained)."""
+    state = app[_STATE]
+    while state.tasks:
+        await asyncio.gather(*list(state.tasks), return_exceptions=True)
+
+
 def _spawn(state: _State, coro: Any) -> None:
     task = asyncio.get_running_loop().create_task(coro)
     state.tasks.add(task)

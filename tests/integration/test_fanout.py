@@ -177,6 +177,9 @@ async def test_retries_after_a_provider_outage_and_fallbacks(
         e.sims["twilio"][twilio.FAULTS].rate_500 = 0.0  # … and back
         clock.now = NOW + timedelta(minutes=2)
         await e.runner.drain()
+        # The provider's late callbacks ("undelivered" after "sent") and their fallbacks.
+        await twilio.settled(e.sims["twilio"])
+        await e.runner.drain()
         found = await e.deliveries(issued["id"])
         assert unsettled(found) == []
         for d in found:

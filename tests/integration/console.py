@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -80,3 +81,55 @@ async def _session_cookie(client: TestClient, username: str, password: str) -> s
         morsel = response.cookies["ewb_session"]
     client.session.cookie_jar.clear()
     return f"ewb_session={morsel.value}"
+
+
+class _FormReader(HTMLParser):
+    """The fields a browser without script would post from the form with id `form_id`."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id, self.inside = form_id, False
+        self.fields: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside or "disabled" in a:
+            return
+        name = a.get("name", "")
+        if tag == "input" and name:
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            if kind != "submit":
+                self.fields.append((name, a.get("value", "")))
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value", "")))
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, ""
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            self.fields.append((self._textarea, self._text))
+            self._textarea = None
+
+
+def form_fields(page: Page, form_id: str = "draft") -> list[tuple[str, str]]:
+    """The form as it stands on the page, as a browser without script would post it."""
+    reader = _FormReader(form_id)
+    reader.feed(page.text)
+    return reader.fields

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from tests.integration.conftest import Api
-from tests.integration.console import Session, sign_in
-from tests.integration.flows import ok
+from tests.integration.console import Session, form_fields, sign_in
+from tests.integration.flows import APPROVERS, approve_all, issue_new, ok
 from tests.support import CHENJIAGANG
 
 FORM = [
@@ -179,3 +179,76 @@ async def test_the_approval_page_approves_the_messages_it_shows(api: Api) -> Non
     )
     assert approved.status == 303
     assert len((await ok(api.get(f"/warnings/{warning_id}")))["approvals"]) == 1
+
+
+def replaced(fields: list[tuple[str, str]], **values: str) -> list[tuple[str, str]]:
+    """The form with these fields set as a user would set them (others as shown)."""
+    kept = [(k, v) for k, v in fields if k not in values and k != "csrf"]
+    return [*kept, *values.items()]
+
+
+async def test_revisions_and_issue_at_onset_through_the_forms_as_posted_without_script(
+    api: Api,
+) -> None:
+    wid = (await issue_new(api, grade="yellow", hazard="rainstorm", areas=[CHENJIAGANG]))["id"]
+    forecaster = await sign_in(api.client, "forecaster")
+    chief = await sign_in(api.client, "duty_chief")
+
+    # Escalate: the form shows yellow's texts; posted as they stand, orange's are stored.
+    page = await forecaster.get(f"/console/warnings/{wid}/revise?action=escalate")
+    fields = form_fields(page)
+    assert ("grade", "orange") in fields and "黄色" in dict(fields)["headline_zh"]
+    saved = await forecaster.post(
+        f"/console/warnings/{wid}/revise?action=escalate", replaced(fields, intent="save")
+    )
+    assert saved.status == 303, saved.text
+    escalation = await ok(api.get(f"/warnings/{wid}"))
+    assert (escalation["kind"], escalation["grade"]) == ("escalate", "orange")
+    assert (
+        "橙色" in escalation["headline"]["zh-CN"] and "黄色" not in escalation["headline"]["zh-CN"]
+    )
+    assert "黄色" not in escalation["instruction"]["zh-CN"]
+
+    # Submitted from the edit form as it shows the draft (its fields, in the form's order).
+    edit = form_fields(await forecaster.get(f"/console/warnings/{wid}"))
+    submitted = await forecaster.post(
+        f"/console/warnings/{wid}/edit", replaced(edit, intent="submit")
+    )
+    assert submitted.status == 303, submitted.text
+    assert (await ok(api.get(f"/warnings/{wid}")))["state"] == "submitted"
+    for user in ("duty_chief", "leader"):
+        session = chief if user == "duty_chief" else await sign_in(api.client, "leader")
+        page = await session.get(f"/console/warnings/{wid}")
+        approved = await session.post(
+            f"/console/warnings/{wid}/do/approve", form_fields(page, "approve-form")
+        )
+        assert approved.status == 303, approved.text
+    page = await chief.get(f"/console/warnings/{wid}")
+    assert 'id="next-step"' in page.text and "Issue at onset" in page.text
+    scheduled = await chief.post(f"/console/warnings/{wid}/do/schedule", {"version": "2"})
+    assert scheduled.status == 303
+    shown = await ok(api.get(f"/warnings/{wid}"))
+    assert (shown["state"], shown["release_at"] is not None) == ("approved", True)
+    issued = await chief.post(f"/console/warnings/{wid}/do/issue", {"version": "2"})
+    assert issued.status == 303
+    assert (await ok(api.get(f"/warnings/{wid}")))["state"] == "issued"
+
+    # Update and downgrade: each a draft of its own kind from the form as shown.
+    for kind, grade in (("update", "orange"), ("downgrade", "yellow")):
+        page = await forecaster.get(f"/console/warnings/{wid}/revise?action={kind}")
+        saved = await forecaster.post(
+            f"/console/warnings/{wid}/revise?action={kind}",
+            replaced(form_fields(page), intent="save"),
+        )
+        assert saved.status == 303, saved.text
+        drafted = await ok(api.get(f"/warnings/{wid}"))
+        assert (drafted["kind"], drafted["grade"], drafted["state"]) == (kind, grade, "draft")
+        listed = await forecaster.get("/console/warnings")
+        assert f"v{drafted['version']} {kind}" in listed.text  # beside the version in force
+        page = await forecaster.get(f"/console/warnings/{wid}")
+        again = await forecaster.post(
+            f"/console/warnings/{wid}/edit", replaced(form_fields(page), intent="submit")
+        )
+        assert again.status == 303, again.text
+        await approve_all(api, wid, APPROVERS[grade])
+        await ok(api.post(f"/warnings/{wid}/issue", "duty_chief"))

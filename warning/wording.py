@@ -40,8 +40,23 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
-def catalog_variants(rules: Rules) -> dict[str, dict[str, frozenset[str]]]:
+Variants = dict[str, dict[str, frozenset[str]]]
+# Per catalog object (loaded once per process; the rules are rebuilt per transaction).
+_VARIANTS: dict[int, tuple[object, Variants]] = {}
+
+
+def catalog_variants(rules: Rules) -> Variants:
     """Every text the catalog can give, per field and locale (all hazards, grades, kinds)."""
+    cached = _VARIANTS.get(id(rules.catalog))
+    if cached is not None and cached[0] is rules.catalog:
+        return cached[1]
+    variants = _variants(rules)
+    _VARIANTS.clear()  # one catalog is in use at a time
+    _VARIANTS[id(rules.catalog)] = (rules.catalog, variants)
+    return variants
+
+
+def _variants(rules: Rules) -> Variants:
     found: dict[str, dict[str, set[str]]] = {
         n: {loc: set() for loc in LOCALES} for n in TEXT_FIELDS
     }
@@ -55,7 +70,7 @@ def catalog_variants(rules: Rules) -> dict[str, dict[str, frozenset[str]]]:
     return {n: {loc: frozenset(t) for loc, t in by.items()} for n, by in found.items()}
 
 
-def own_texts(name: str, texts: Texts, variants: dict[str, dict[str, frozenset[str]]]) -> Texts:
+def own_texts(name: str, texts: Texts, variants: Variants) -> Texts:
     """`texts` without what the catalog (or the translation-pending mark) would say."""
     return {
         locale: text

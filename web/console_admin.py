@@ -186,19 +186,7 @@ async def unlock_user(request: web.Request) -> web.StreamResponse:
     """`ewb user unlock` from a form: lift the sign-in throttle of every address of a user."""
     svc, who = services(request), actor(request)
     username = (await form(request)).get("username", "")
-    try:
-        cleared = await signin.unlock(svc, username, who.username)
-    except DomainError as e:
-        await audit_refusal(
-            svc.store,
-            now=svc.clock(),
-            actor=who.username,
-            action="user_unlock",
-            warning_id=None,
-            version=None,
-            error=e,
-        )
-        raise
+    cleared = await signin.unlock(svc, username, who.username)  # refusals audited there
     query = urlencode({"unlocked": username, "addresses": cleared})
     raise web.HTTPSeeOther(f"/console/admin/users?{query}")
 

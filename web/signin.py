@@ -108,21 +108,34 @@ async def authenticate(svc: Services, username: str, password: str, address: str
 
 
 async def unlock(svc: Services, username: str, by: str) -> int:
-    """Clear the throttle of every address of `username`, audited; how many were cleared."""
+    """Clear the throttle of every address of `username`, audited; how many were cleared.
+    An unknown user is refused (NotFound) and audited, for the admin page and the CLI alike."""
     now = svc.clock()
     async with svc.store.write() as tx:
-        if await tx.users.by_username(username) is None:
-            raise NotFound(f"no user {username!r}")
-        cleared = await tx.throttle.clear(username)
-        await tx.audit.append(
-            at=now,
+        known = await tx.users.by_username(username) is not None
+        if known:
+            cleared = await tx.throttle.clear(username)
+            await tx.audit.append(
+                at=now,
+                actor=by,
+                action="user_unlock",
+                warning_id=None,
+                version=None,
+                outcome="ok",
+                details={"username": username, "addresses": cleared},
+            )
+    if not known:
+        refusal = NotFound(f"no user {username!r}")
+        await audit_refusal(
+            svc.store,
+            now=now,
             actor=by,
             action="user_unlock",
             warning_id=None,
             version=None,
-            outcome="ok",
-            details={"username": username, "addresses": cleared},
+            error=refusal,
         )
+        raise refusal
     return cleared
 
 

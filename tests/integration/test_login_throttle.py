@@ -174,6 +174,8 @@ async def test_ewb_user_unlock_lifts_the_throttle_of_every_address(
     unknown = ewb(settings, "user", "unlock", "nobody")
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "ewb: no user 'nobody'"
+    outcomes = [(e.actor, e.outcome) for e in await audit(services, "user_unlock")]
+    assert outcomes == [("cli", "ok"), ("cli", "ok"), ("cli", "refused")]  # refusal audited
 
 
 async def test_a_new_password_lifts_the_throttle(

@@ -108,7 +108,7 @@ def submit(warning: Warning, actor: Actor, rules: Rules, now: datetime) -> list[
     _require(actor, Action.SUBMIT, version, rules)
     new_state = transition(version.state, Action.SUBMIT)
     content_mod.check(Content.of(version), rules, now)
-    _check_words(warning, version, rules)
+    check_words(warning, version, rules)
     version.state = new_state
     version.submitted_at = now
     version.rejection = None  # shown while the redraft is edited; a new round starts here
@@ -119,8 +119,9 @@ def _replaced(warning: Warning, version: Version) -> Version | None:
     return warning.versions[version.number - 2] if version.number > 1 else None
 
 
-def _check_words(warning: Warning, version: Version, rules: Rules) -> None:
-    """Catalog texts resolved again for the current hazard and grade; own texts checked."""
+def check_words(warning: Warning, version: Version, rules: Rules) -> None:
+    """Catalog texts resolved again for the current hazard and grade; own texts checked
+    (submit and approval refuse what this refuses; the draft preview shows it)."""
     wording.refollow(version, rules)
     wording.check_grade_words(version, _replaced(warning, version))
 
@@ -172,7 +173,7 @@ def approve(
             f"approval {step} of {len(steps)} must come from a {needed.value}",
             rule="approval_order",
         )
-    _check_words(warning, version, rules)
+    check_words(warning, version, rules)
     pending = wording.translation_pending(version)
     if pending and not chinese_only:
         raise InvalidInput(

@@ -473,11 +473,11 @@ async def show_preview(request: web.Request) -> web.Response:
         warning.id = warning.id or 0
         version = warning.latest
         options = preview.from_settings(svc.settings)
-        messages = preview.preview(warning, version, rules, now, options)
         try:  # shown beside the messages: submit would refuse it
-            wording.check_grade_words(version, warning.live_version())
+            commands.check_words(warning, version, rules)
         except InvalidInput as e:
             context["words"] = e
+        messages = preview.preview(warning, version, rules, now, options)
         context.update(
             messages=messages,
             blocking=preview.blocking(messages),

@@ -52,6 +52,10 @@ async def test_the_draft_page_prefills_catalog_text_and_previews_every_channel(a
         assert f"<h4>{channel} · zh-CN" in preview.text
     assert "segments" in preview.text
     assert "catalog-texts" in preview.text and "台风红色预警" in preview.text
+    # own words naming another grade: shown beside the messages, as submit would refuse them
+    worded = await forecaster.post("/console/preview", [*FORM, ("description_zh", "蓝色预警")])
+    assert 'id="grade-words"' in worded.text and "<h4>sms · zh-CN" in worded.text
+    assert 'id="grade-words"' not in preview.text
     # a bad draft shows the domain's reason instead of a preview
     bad = await forecaster.post("/console/preview", [*FORM[:3], ("onset", "2026-07-28T10:00")])
     assert "areas is required" in bad.text

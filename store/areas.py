@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.dialect import insert_for
 from store.tables import area_closure, areas
 from subscribers.areas import AreaFigures, Population, derive_totals
 from subscribers.names import english_name
@@ -27,7 +26,7 @@ class AreaRepository:
         ]
         if not values:
             return 0
-        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(self.conn)
         statement = insert(areas).values(values)
         statement = statement.on_conflict_do_update(
             index_elements=[areas.c.code],

@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import Table, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store.areas import AreaRepository
 from store.audit import AuditRepository
 from store.batches import BatchRepository
 from store.deliveries import DeliveryRepository
+from store.dialect import insert_for
 from store.engine import WRITE
 from store.fanout import FanoutRepository
 from store.outbox import OutboxRepository
@@ -60,7 +59,7 @@ class Tx:
 
     async def next_sequence(self, name: str) -> int:
         """The next value of a named counter (locked until the transaction ends)."""
-        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(self.conn)
         await self.conn.execute(
             insert(sequences).values(name=name, value=0).on_conflict_do_nothing()
         )

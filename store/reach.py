@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, and_, cast, distinct, exists, func, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from reach import rules
 from reach.coverage import AreaReach, Step
+from store.dialect import insert_for
 from store.progress import lost
 from store.recipients import terminal_population
 from store.tables import (
@@ -57,7 +56,7 @@ class ReachRepository:
         self.conn = conn
 
     def _insert(self) -> Any:
-        return pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        return insert_for(self.conn)
 
     async def record(self, delivery_ids: Sequence[int], event: str, at: datetime) -> None:
         """Residents whose delivery `event` shows they were reached (reach/rules.py), once

@@ -24,12 +24,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from store import bulk
+from store.dialect import insert_for
 from store.tables import (
     UTCDateTime,
     area_closure,
@@ -163,7 +162,7 @@ class ResidentRepository:
         self.conn = conn
 
     def _insert(self) -> Any:
-        return pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        return insert_for(self.conn)
 
     async def upsert_many(self, batch: Sequence[Resident], now: datetime) -> UpsertCounts:
         """Insert new residents and update changed ones, matched by external id.

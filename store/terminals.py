@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.dialect import insert_for
 from store.recipients import terminal_population
 from store.tables import area_closure, areas, terminals
 from subscribers.terminals import Terminal
@@ -41,7 +40,7 @@ class TerminalRepository:
         ]
         if not values:
             return 0
-        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(self.conn)
         statement = insert(terminals).values(values)
         statement = statement.on_conflict_do_update(
             index_elements=[terminals.c.id],

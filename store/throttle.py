@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store.dialect import insert_for
 from store.tables import login_throttle
 
 # Both key columns are String(64); a longer username cannot exist (users.username is as
@@ -55,7 +54,7 @@ class ThrottleRepository:
 
     async def locked(self, username: str, address: str, now: datetime) -> Throttle:
         """The pair's row (created with no failures if missing), locked until commit."""
-        insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(self.conn)
         await self.conn.execute(
             insert(login_throttle)
             .values(**_key(username, address), failures=0, first_failure_at=now)

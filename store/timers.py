@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, case, exists, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.deliveries import DeliveryRepository
+from store.dialect import insert_for
 from store.tables import deliveries, delivery_events, gap_checks, users, warning_versions
 
 IN_FLIGHT = ("pending", "sending")
@@ -221,7 +220,7 @@ class TimerRepository:
 
     async def claim_gap_check(self, warning_id: int, version: int, now: datetime) -> bool:
         """Record that the version's gaps are checked now; False if that was done already."""
-        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        dialect_insert = insert_for(self.conn)
         claimed = await self.conn.execute(
             dialect_insert(gap_checks)
             .values(warning_id=warning_id, version=version, checked_at=now, gaps=0)

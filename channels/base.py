@@ -49,6 +49,18 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class Audio:
+    """Spoken audio for loudspeakers: MP3 (AuxiliaryType 2) or WAV (3)."""
+
+    data: bytes = field(repr=False)
+    format: str  # "mp3" or "wav"
+
+    @property
+    def auxiliary_type(self) -> int:
+        return 2 if self.format == "mp3" else 3
+
+
+@dataclass(frozen=True)
 class Batch:
     """Messages of one channel for one warning version (a few hundred at most)."""
 
@@ -56,8 +68,10 @@ class Batch:
     messages: tuple[Message, ...]
     alert: Alert | None = None
     areas: tuple[str, ...] = ()  # 12-digit area codes, for the broadcast package
-    audio: bytes | None = field(default=None, repr=False)  # WAV for loudspeakers
+    audio: Audio | None = None  # spoken audio for loudspeakers
     sequence: int = 1  # unique per package at the sender (the EBDID's last 16 digits)
+    related_ebm_id: str | None = None  # the EBM this package replaces or cancels
+    ebm_id: str | None = None  # a re-used EBMID (a cancel that keeps the original's)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,21 @@ the batch as a multipart part `file`, and reads the synchronous EBDResponse back
 ResultCode decides every terminal's result at once. ResultCode 1 only means "accepted":
 each terminal confirms playback later at POST /webhooks/broadcast/ack, signed with the
 shared secret by `ack_signature`, naming the EBMID that is the deliveries' provider id.
+
+The lifecycle (shared/standards/emergency_broadcast_ebd.md §3 and open point 9;
+delivery/send.py groups the terminals): a version after the first names, in
+RelatedInfo/EBMID, the EBM each terminal was last sent of this warning, one package per EBM
+replaced (terminals new to the warning get one without RelatedInfo). A cancel goes only to
+terminals that were sent the warning, names the same way, and keeps a new EBMID of its own
+unless `broadcast_cancel_ebmid = "original"` (then it re-uses the cancelled EBM's, as one
+implementation does; the ack handler takes the newest delivery for a re-used EBMID).
+AreaCode lists each area once and drops a village whose township is listed: the platform
+plays a township code on every terminal within it. An exercise plays as the drill
+`broadcast_drill_msg_type` (3, 4 or 5).
+
+With `broadcast_private_key` set, every package carries ewb's SM2 signature
+(`EBDS_EBDB_<EBDID>.xml`, channels/ebd_sign.py). With `broadcast_platform_public_key` set, a
+reply whose signature is missing or bad is not believed: it counts as unreadable (retryable).
 """
 
 from __future__ import annotations
@@ -18,7 +33,7 @@ from typing import ClassVar
 
 import aiohttp
 
-from channels import ebd, ebd_read, speech
+from channels import ebd, ebd_read, ebd_sign
 from channels.base import Batch, Outcome, SendResult
 from config.providers import Broadcast
 
@@ -73,6 +88,7 @@ class BroadcastAdapter:
         self.session = session
         self.clock = clock
         self.timeout = timeout
+        self.signer, self.platform_key = _keys(config)
 
     async def send(self, batch: Batch) -> list[SendResult]:
         """Post one package for all terminals of the batch; one result per terminal."""
@@ -104,25 +120,17 @@ class BroadcastAdapter:
                 dest_ebrid=self.config.dest_ebrid,
                 sequence=batch.sequence,
                 created=self.clock(),
-                audio=await self._audio(batch),
+                audio=batch.audio,
+                related_ebm_id=batch.related_ebm_id,
+                signer=self.signer,
+                drill=self.config.drill_msg_type,
+                own_ebm_id=batch.ebm_id,
             )
         except ValueError as e:
             log.error("broadcast batch %s: cannot build the package: %s", _ids(batch), e)
             return _all(batch, Outcome.PERMANENT, "ebd-invalid", str(e))
-        ebm_id = ebd.ebm_id(self.config.source_ebrid, alert.sent, alert.sequence)
+        ebm_id = batch.ebm_id or ebd.ebm_id(self.config.source_ebrid, alert.sent, alert.sequence)
         return await self._post(batch, tar_name, tar, ebm_id)
-
-    async def _audio(self, batch: Batch) -> bytes | None:
-        """The batch's own WAV, else espeak-ng's when configured; text only if speech fails."""
-        if batch.audio is not None or not self.config.tts:
-            return batch.audio
-        try:  # the text is written for the ear (repetitions included); the title is not
-            return await speech.speak(batch.messages[0].text)
-        except (speech.SpeechError, OSError) as e:
-            # The platform and terminals speak MsgDesc themselves when no audio comes along:
-            # a package without our WAV still warns the village; no package would not.
-            log.error("broadcast batch %s goes without audio: %s", _ids(batch), e)
-            return None
 
     async def _post(self, batch: Batch, tar_name: str, tar: bytes, ebm_id: str) -> list[SendResult]:
         form = aiohttp.FormData()
@@ -164,6 +172,8 @@ class BroadcastAdapter:
                 raise ebd.EbdIncomplete(f"the reply is an {reply.ebd_type}, not an EBDResponse")
             if reply.related_ebd_id not in (None, sent_id):
                 raise ebd.EbdIncomplete(f"the reply answers {reply.related_ebd_id}")
+            if self.platform_key is not None:  # anyone on the path could forge a ResultCode 1
+                ebd_sign.verify(reply.signature, reply.ebdb, self.platform_key)
         except ebd.EbdError as e:
             log.warning("broadcast batch %s: unreadable reply: %s", _ids(batch), e)
             return _all(batch, Outcome.RETRYABLE, "ebd-reply", f"unreadable reply: {e}")
@@ -172,11 +182,30 @@ class BroadcastAdapter:
             log.info("broadcast batch %s accepted as EBM %s", _ids(batch), ebm_id)
             return [SendResult.accepted(m.delivery_id, ebm_id) for m in batch.messages]
         detail = desc or ebd.RESULT_TEXT[code]
-        if code == 4:
-            detail = f"signature refused ({detail}); ewb does not sign packages yet"
+        if code == 4 and self.signer is None:
+            detail = f"signature refused ({detail}); ewb does not sign: set broadcast_private_key"
+        elif code == 4:
+            detail = f"signature refused ({detail}); does the platform hold ewb's public key?"
         log.warning("broadcast batch %s: ResultCode %s: %s", _ids(batch), code, detail)
         outcome = Outcome.PERMANENT if code in REFUSED else Outcome.RETRYABLE
         return _all(batch, outcome, f"ebd-{code}", detail)
+
+
+def _keys(config: Broadcast) -> tuple[ebd_sign.Signer | None, str | None]:
+    """ewb's signer and the platform's public key, when set; BadKey names the wrong setting."""
+    signer: ebd_sign.Signer | None = None
+    platform: str | None = None
+    try:
+        if config.private_key:
+            signer = ebd_sign.Signer(config.private_key, config.public_key, config.cert_sn)
+    except ebd_sign.BadKey as e:
+        raise ebd_sign.BadKey(f"broadcast_private_key/public_key/cert_sn: {e}") from e
+    try:
+        if config.platform_public_key:
+            platform = ebd_sign.check_public_key(config.platform_public_key)
+    except ebd_sign.BadKey as e:
+        raise ebd_sign.BadKey(f"broadcast_platform_public_key: {e}") from e
+    return signer, platform
 
 
 def _unsendable(batch: Batch) -> str | None:

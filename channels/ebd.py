@@ -2,12 +2,13 @@
 
 The format is the one reconstructed in shared/standards/emergency_broadcast_ebd.md (GD/J
 082/083-2018, now GY/T 385/384-2023): a flat, uncompressed tar `EBDT_<EBDID>.tar` holding
-`EBDB_<EBDID>.xml` and the audio files its Auxiliary elements name.
+`EBDB_<EBDID>.xml`, its signature `EBDS_EBDB_<EBDID>.xml` when a `Signer` is given, and the
+audio files its Auxiliary elements name.
 
-Signing is out of scope for now: packages carry no `EBDS_EBDB_<EBDID>.xml` (an SM2 signature
-over the SM3 digest of the EBDB bytes, GY/T 389-2023, made by certified crypto hardware).
-Receivers that require it answer ResultCode 4, which the adapter reports as a permanent
-failure naming the missing signature.
+The signature (SM2 over the SM3 digest of the exact EBDB bytes, GY/T 389-2023) is made and
+checked in channels/ebd_sign.py, whose docstring says which of the seen layouts it writes.
+Without a signer a package goes unsigned; receivers that require a signature answer
+ResultCode 4, which the adapter reports as a permanent failure.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from channels.base import Alert
+from channels.base import Alert, Audio
+
+if TYPE_CHECKING:  # ebd_sign imports this module for EbdError
+    from channels.ebd_sign import Signer
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # every EBD time is local Beijing time without a zone
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -34,10 +39,10 @@ RESULT_TEXT = {
     4: "签名验证失败",
     5: "其他错误",
 }
-# Only 2 = MP3 is confirmed by every implementation; one vendor lists 3 = WAV, and WAV is
-# what espeak-ng writes, so spoken audio goes out as type 3.
-AUXILIARY_WAV = 3
+# Only 2 = MP3 is confirmed by every implementation; one vendor lists 3 = WAV.
+AUXILIARY_MP3, AUXILIARY_WAV = 2, 3
 MSG_ACTUAL, MSG_CANCEL, MSG_EXERCISE = 1, 2, 3
+DRILLS = (3, 4, 5)  # platform, front-end and terminal drills
 # fmt: off
 EBD_TYPES = frozenset({  # §2: the package types, each the name of the body element
     "EBM", "EBMStateRequest", "EBMStateResponse", "OMDRequest", "EBRPSInfo", "EBRSTInfo",
@@ -115,6 +120,8 @@ class Ebd:
     ebm: Ebm | None = None
     response: Response | None = None
     resources: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    ebdb: bytes = field(default=b"", repr=False)  # the exact EBDB file, as signed
+    signature: bytes | None = field(default=None, repr=False)  # the EBDS file, if any
 
 
 def area_code_12(code: str) -> str:
@@ -137,6 +144,17 @@ def covers(area_code: str, terminal_area: str) -> bool:
     return terminal_area.startswith(area_prefix(area_code))
 
 
+def covering(codes: Sequence[str]) -> list[str]:
+    """Each area once, and none that another listed area already covers: a package listing a
+    township and its villages makes the village terminals play twice (12-digit codes)."""
+    unique = sorted(set(codes), key=lambda code: (len(area_prefix(code)), code))
+    kept: list[str] = []
+    for code in unique:
+        if not any(covers(wider, code) for wider in kept):
+            kept.append(code)
+    return sorted(kept)
+
+
 def ebd_id(source_ebrid: str, sequence: int) -> str:
     """类型码 10 + the sender's 23-digit EBRID + a 16-digit sequence unique at the sender."""
     _check_ebrid(source_ebrid, "source EBRID")
@@ -153,11 +171,14 @@ def ebm_id(source_ebrid: str, sent: datetime, sequence: int) -> str:
     return f"{source_ebrid}{_local(sent):%Y%m%d}{sequence:04d}"
 
 
-def msg_type(alert: Alert) -> int:
-    """1 actual, 2 cancel, 3 platform exercise (a cancelled exercise is still a cancel)."""
+def msg_type(alert: Alert, drill: int = MSG_EXERCISE) -> int:
+    """1 actual, 2 cancel; an exercise plays as the drill `drill`: 3 platform drill (the
+    default), 4 front-end drill or 5 terminal drill. A cancelled exercise is still a cancel."""
+    if drill not in DRILLS:
+        raise ValueError(f"drill MsgType {drill} is not one of {', '.join(map(str, DRILLS))}")
     if alert.cancel:
         return MSG_CANCEL
-    return MSG_EXERCISE if alert.exercise else MSG_ACTUAL
+    return drill if alert.exercise else MSG_ACTUAL
 
 
 def severity(grade_rank: int) -> int:
@@ -177,31 +198,40 @@ def build_ebd(
     dest_ebrid: str,
     sequence: int,
     created: datetime,
-    audio: bytes | None = None,
+    audio: Audio | None = None,
     related_ebm_id: str | None = None,
+    signer: Signer | None = None,
+    drill: int = MSG_EXERCISE,
+    own_ebm_id: str | None = None,
 ) -> tuple[str, bytes]:
-    """The tar name and bytes of one EBM package; ValueError names what is wrong."""
+    """The tar name and bytes of one EBM package (signed by `signer`); ValueError if wrong.
+
+    `related_ebm_id` is the EBM this one replaces or cancels (RelatedInfo/EBMID); an EBM's
+    own EBMID comes from the alert's sent day and sequence unless `own_ebm_id` re-uses one
+    (a cancel under `broadcast_cancel_ebmid = "original"`)."""
     _check_ebrid(dest_ebrid, "destination EBRID")
     if not EVENT_RE.fullmatch(alert.event_code):
         raise ValueError(f"event code {alert.event_code!r} is not like 11B01")
-    codes = list(dict.fromkeys(area_code_12(code) for code in areas))
+    codes = covering([area_code_12(code) for code in areas])
     if not codes:
         raise ValueError("a broadcast needs at least one area code")
     if not desc.strip():
         raise ValueError("a broadcast needs a text (MsgDesc)")
     if alert.end <= alert.start:
         raise ValueError("the broadcast window ends before it starts")
-    if related_ebm_id is not None and not EBMID_RE.fullmatch(related_ebm_id):
-        raise ValueError(f"related EBMID {related_ebm_id!r} is not 35 digits")
+    for given in (related_ebm_id, own_ebm_id):
+        if given is not None and not EBMID_RE.fullmatch(given):
+            raise ValueError(f"EBMID {given!r} is not 35 digits")
+    kind = msg_type(alert, drill)
     package_id = ebd_id(source_ebrid, sequence)
     root = _envelope(package_id, "EBM", source_ebrid, dest_ebrid, created)
     ebm = _sub(root, "EBM")
     _sub(ebm, "EBMVersion", "1")
-    _sub(ebm, "EBMID", ebm_id(source_ebrid, alert.sent, alert.sequence))
+    _sub(ebm, "EBMID", own_ebm_id or ebm_id(source_ebrid, alert.sent, alert.sequence))
     if related_ebm_id:
         _sub(_sub(ebm, "RelatedInfo"), "EBMID", related_ebm_id)
     info = _sub(ebm, "MsgBasicInfo")
-    _sub(info, "MsgType", str(msg_type(alert)))
+    _sub(info, "MsgType", str(kind))
     _sub(info, "SenderName", alert.sender_name)
     _sub(info, "SenderCode", alert.sender_code)
     _sub(info, "SendTime", _format(alert.sent))
@@ -216,13 +246,13 @@ def build_ebd(
     _sub(content, "AreaCode", ",".join(codes))
     files = {}
     if audio is not None:
-        name = "EBDR_0001.wav"
+        name = f"EBDR_0001.{audio.format}"
         aux = _sub(content, "Auxiliary")
-        _sub(aux, "AuxiliaryType", str(AUXILIARY_WAV))
+        _sub(aux, "AuxiliaryType", str(audio.auxiliary_type))
         _sub(aux, "AuxiliaryDesc", name)
-        _sub(aux, "Size", str(len(audio)))
-        files[name] = audio
-    return _tar(package_id, root, files, created)
+        _sub(aux, "Size", str(len(audio.data)))
+        files[name] = audio.data
+    return _tar(package_id, root, files, created, signer=signer)
 
 
 def build_response(
@@ -234,8 +264,9 @@ def build_response(
     result_code: int,
     result_desc: str,
     created: datetime,
+    signer: Signer | None = None,
 ) -> tuple[str, bytes]:
-    """The tar name and bytes of an EBDResponse answering the package `related_ebd_id`."""
+    """The tar name and bytes of an EBDResponse answering `related_ebd_id` (signed by `signer`)."""
     if result_code not in RESULT_TEXT:
         raise ValueError(f"ResultCode {result_code} is not 0…5")
     package_id = ebd_id(source_ebrid, sequence)
@@ -245,7 +276,7 @@ def build_response(
     body = _sub(root, "EBDResponse")
     _sub(body, "ResultCode", str(result_code))
     _sub(body, "ResultDesc", result_desc)
-    return _tar(package_id, root, {}, created)
+    return _tar(package_id, root, {}, created, signer=signer)
 
 
 def _envelope(
@@ -262,14 +293,23 @@ def _envelope(
 
 
 def _tar(
-    package_id: str, root: etree._Element, files: Mapping[str, bytes], created: datetime
+    package_id: str,
+    root: etree._Element,
+    files: Mapping[str, bytes],
+    created: datetime,
+    *,
+    signer: Signer | None = None,
 ) -> tuple[str, bytes]:
+    """The tar of EBDB, then its EBDS when `signer` is given, then the resource files."""
     xml = b'<?xml version="1.0" encoding="utf-8"?>\n' + etree.tostring(
         root, encoding="utf-8", pretty_print=True
     )
+    members = {f"EBDB_{package_id}.xml": xml}
+    if signer is not None:
+        members[f"EBDS_EBDB_{package_id}.xml"] = signer.sign(xml, package_id, created)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, content in {f"EBDB_{package_id}.xml": xml, **files}.items():
+        for name, content in {**members, **files}.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(content), 0o644, int(created.timestamp())
             tar.addfile(info, io.BytesIO(content))

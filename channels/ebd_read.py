@@ -2,6 +2,8 @@
 
 Receivers refuse what they cannot use: `EbdUnreadable` (ResultCode 2) for a tar or XML that
 cannot be parsed, `EbdIncomplete` (ResultCode 3) for missing elements or malformed ids.
+The parsed `Ebd` keeps the exact EBDB bytes and the EBDS file, if any, unchecked: whoever
+holds the sender's public key calls `ebd_sign.verify(parsed.signature, parsed.ebdb, key)`.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def parse_ebd(data: bytes) -> Ebd:
     names = [name for name in files if name.startswith("EBDB_") and name.endswith(".xml")]
     if len(names) != 1:
         raise EbdUnreadable(f"the tar holds {len(names)} EBDB_*.xml files, not one")
+    ebdb = files.pop(names[0])
     try:
-        root = etree.fromstring(files.pop(names[0]), XML_PARSER)
+        root = etree.fromstring(ebdb, XML_PARSER)
     except etree.XMLSyntaxError as e:
         raise EbdUnreadable(f"{names[0]} is not well-formed XML: {e}") from e
     if root.tag != "EBD":
@@ -61,7 +64,8 @@ def parse_ebd(data: bytes) -> Ebd:
     if kind not in EBD_TYPES:
         raise EbdIncomplete(f"EBDType {kind!r} is not a known package type")
     body = _required(root, kind)
-    files = {n: b for n, b in files.items() if not n.startswith("EBDS_")}  # signatures unchecked
+    signature = _signature(files, names[0])
+    files = {n: b for n, b in files.items() if not n.startswith("EBDS_")}  # not resources
     return Ebd(
         ebd_id=package_id,
         ebd_type=kind,
@@ -72,6 +76,8 @@ def parse_ebd(data: bytes) -> Ebd:
         ebm=_ebm(body, files) if kind == "EBM" else None,
         response=_response(body) if kind == "EBDResponse" else None,
         resources=files,
+        ebdb=ebdb,
+        signature=signature,
     )
 
 
@@ -81,6 +87,14 @@ def read_response(data: bytes) -> Response:
     if reply.response is None:
         raise EbdIncomplete(f"the reply is an {reply.ebd_type}, not an EBDResponse")
     return reply.response
+
+
+def _signature(files: Mapping[str, bytes], ebdb_name: str) -> bytes | None:
+    """`EBDS_<EBDB name>` as all three sources name it, else the only EBDS_* file, if one."""
+    if f"EBDS_{ebdb_name}" in files:
+        return files[f"EBDS_{ebdb_name}"]
+    others = [data for name, data in files.items() if name.startswith("EBDS_")]
+    return others[0] if len(others) == 1 else None
 
 
 def _ebm(body: etree._Element, files: Mapping[str, bytes]) -> Ebm:

@@ -7,7 +7,7 @@ simulators accept. `ewb serve` says loudly which channels are in sandbox mode.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from config.settings import Settings
 
@@ -59,6 +59,12 @@ class Broadcast:
     dest_ebrid: str
     tts: bool
     sandbox: bool
+    # SM2 signing (channels/ebd_sign.py), hex; empty: packages go unsigned, replies unchecked.
+    private_key: str = field(default="", repr=False)
+    public_key: str = ""
+    cert_sn: str = ""
+    platform_public_key: str = ""  # verifies the platform's replies when set
+    drill_msg_type: int = 3  # MsgType of an exercise: 3, 4 or 5 (channels/ebd.py)
 
 
 def _sim(settings: Settings, port: int) -> str:
@@ -138,6 +144,11 @@ def broadcast(settings: Settings) -> Broadcast:
         dest_ebrid=settings.broadcast_dest_ebrid,
         tts=settings.broadcast_tts,
         sandbox=sandbox,
+        private_key=settings.broadcast_private_key,
+        public_key=settings.broadcast_public_key,
+        cert_sn=settings.broadcast_cert_sn,
+        platform_public_key=settings.broadcast_platform_public_key,
+        drill_msg_type=settings.broadcast_drill_msg_type,
     )
 
 

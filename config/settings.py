@@ -25,6 +25,8 @@ SECRETS = (
     "wecom_secret",
     "broadcast_secret",
     "link_secret",
+    "broadcast_private_key",
+    "sim_broadcast_private_key",
 )
 
 
@@ -73,6 +75,14 @@ class Settings(BaseSettings):
     broadcast_source_ebrid: str = Field(pattern=r"^\d{23}$")
     broadcast_dest_ebrid: str = Field(pattern=r"^\d{23}$")
     broadcast_tts: bool
+    broadcast_audio_format: str = Field(pattern=r"^(mp3|wav)$")
+    broadcast_private_key: str = Field(pattern=r"^([0-9a-fA-F]{64})?$")
+    broadcast_public_key: str = Field(pattern=r"^([0-9a-fA-F]{128})?$")
+    broadcast_cert_sn: str = Field(pattern=r"^([0-9a-fA-F]{12})?$")
+    broadcast_platform_public_key: str = Field(pattern=r"^([0-9a-fA-F]{128})?$")
+    broadcast_drill_msg_type: int = Field(ge=3, le=5)
+    broadcast_cancel_ebmid: str = Field(pattern=r"^(new|original)$")
+    sim_broadcast_private_key: str = Field(pattern=r"^([0-9a-fA-F]{64})?$")
     sim_host: str
     sim_twilio_port: int = Field(ge=1, le=65535)
     sim_wechat_port: int = Field(ge=1, le=65535)
@@ -85,6 +95,8 @@ class Settings(BaseSettings):
     claim_chunk: int = Field(ge=1, le=1000)
     chunks_in_flight: int = Field(ge=1, le=16)
     runner_batches: int = Field(ge=1, le=64)
+    runner_urgent_batches: int = Field(ge=1, le=64)
+    preempt_grace_seconds: float = Field(ge=0)
     runner_poll_seconds: float = Field(gt=0)
     retry_base_seconds: float = Field(gt=0)
     retry_max_seconds: float = Field(gt=0)

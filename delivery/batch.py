@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from channels.base import SendResult
+from delivery import lanes
 from delivery.adapters import Adapters
 from delivery.ratelimit import Limiter
 from delivery.send import new_renderer, send_claimed
 from ewb.services import Services
 from store.batches import BatchRow
+from store.db import Tx
 
 log = logging.getLogger("ewb.delivery.batch")
 FAILED_WORK_PAUSE = timedelta(seconds=30)
@@ -30,9 +32,14 @@ async def run_batch(
     skips what was recorded and re-sends only what was in flight. `chunks_in_flight`
     chunks are sent at once, so that storing one chunk's results overlaps the next one's
     sending. With a `lease` (the distributed mode) every chunk renews the hold and stops
-    if another worker took over. Returns "done", "cancelled" or "lost".
+    if another worker took over. A resident batch yields its slot between chunks when more
+    urgent work has waited `preempt_grace_seconds` (lanes.py); a loudspeaker batch is one
+    package, so it is claimed whole. Returns "done", "cancelled", "lost" or "yielded".
     """
     settings = services.settings
+    lane = lanes.lane_of(batch.recipient_kind)
+    # One EBM per package: the whole batch of terminals goes in one claim.
+    size = batch.last_id - batch.first_id + 1 if lane == lanes.BROADCAST else settings.claim_chunk
     async with services.store.write() as tx:
         now = services.clock()
         resumed = await tx.batches.resume(batch, now)
@@ -47,7 +54,7 @@ async def run_batch(
     in_flight: set[asyncio.Task[list[SendResult]]] = set()
     try:
         while True:
-            outcome = await _next_chunk(services, batch, lease, settings.claim_chunk)
+            outcome = await _next_chunk(services, batch, lease, size)
             if isinstance(outcome, str):
                 break
             in_flight.add(
@@ -70,6 +77,10 @@ async def run_batch(
     if outcome == "done":
         async with services.store.write() as tx:
             await tx.batches.set_state(batch.id, "done", services.clock())
+    elif outcome == "yielded":
+        async with services.store.write() as tx:
+            await tx.batches.step_aside(batch.id, services.clock())
+        log.info("batch %s yields its slot to more urgent work; it resumes later", batch.id)
     return outcome
 
 
@@ -90,8 +101,25 @@ async def _next_chunk(
                 cancelled,
             )
             return "cancelled"
+        if await _should_yield(services, tx, batch, lease is not None, now):
+            return "yielded"
         ids = await tx.batches.claim_in_batch(batch, size, now)
         return ids or "done"
+
+
+async def _should_yield(
+    services: Services, tx: Tx, batch: BatchRow, distributed: bool, now: datetime
+) -> bool:
+    """Only resident batches yield. Embedded, the urgent lanes have slots of their own, so
+    a resident batch yields only to a higher-priority resident batch; in the distributed
+    mode a worker's process is shared by every lane, so it also yields to urgent work."""
+    if lanes.lane_of(batch.recipient_kind) != lanes.RESIDENT:
+        return False
+    grace = timedelta(seconds=services.settings.preempt_grace_seconds)
+    urgent = [kind for lane in lanes.URGENT for kind in lanes.kinds(lane)] if distributed else []
+    return await tx.batches.more_urgent_waiting(
+        batch.priority, lanes.kinds(lanes.RESIDENT), urgent, now - grace, now
+    )
 
 
 async def give_back(services: Services, batch: BatchRow) -> None:
@@ -101,10 +129,13 @@ async def give_back(services: Services, batch: BatchRow) -> None:
         await tx.batches.give_back(batch.id, services.clock() + FAILED_WORK_PAUSE)
 
 
-async def send_due(services: Services, adapters: Adapters, limiter: Limiter) -> int:
-    """Send one batch-sized set of due retries and fallbacks; how many were claimed."""
+async def send_due(
+    services: Services, adapters: Adapters, limiter: Limiter, lane: str | None = None
+) -> int:
+    """Send one batch-sized set of due retries and fallbacks (of one lane); how many."""
+    kinds = lanes.kinds(lane) if lane is not None else None
     async with services.store.write() as tx:
-        ids = await tx.batches.claim_due(services.settings.batch_size, services.clock())
+        ids = await tx.batches.claim_due(services.settings.batch_size, services.clock(), kinds)
     if ids:
         await send_or_release(services, adapters, limiter, ids)
     return len(ids)

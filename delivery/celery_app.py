@@ -1,7 +1,9 @@
 """The Celery application of the distributed mode: Redis broker, tasks that carry ids.
 
 Tasks are acknowledged late (after they ran) and are idempotent, so a message redelivered
-after a worker died does no harm. Redis keeps one list per priority step; 0 is taken first.
+after a worker died does no harm. Each urgency lane has its own queue (delivery/lanes.py);
+Redis keeps one list per queue and priority step, and a worker takes step 0 of every queue
+it consumes before step 1 (`queue_order_strategy` "priority": then in the order of -Q).
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 from celery import Celery
 
 from config.settings import Settings
+from delivery import lanes
 
 PLAN = "ewb.plan"  # plan every issued version waiting in the outbox, queue its batches
 SEND_BATCH = "ewb.send_batch"  # (batch_id,)
-SEND_DUE = "ewb.send_due"  # retries and fallbacks whose time has come
+SEND_DUE = "ewb.send_due"  # (lane,): that lane's retries and fallbacks whose time has come
+PLAN_QUEUE = lanes.queue_name(lanes.BROADCAST)  # planning makes the loudspeakers' work
 
 celery = Celery("ewb", set_as_current=False)
 
@@ -32,6 +36,7 @@ def configure(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,  # a child killed mid-task: the message goes back
         task_ignore_result=True,
         task_default_priority=5,
+        task_default_queue=PLAN_QUEUE,
         worker_prefetch_multiplier=1,  # take one batch at a time: priorities stay honoured
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
@@ -39,11 +44,3 @@ def configure(settings: Settings) -> Celery:
         accept_content=["json"],
     )
     return celery
-
-
-def queue_priority(priority: int) -> int:
-    """A batch's priority (grade rank × 10, +1 for relays) as a Redis priority step:
-    red relays 1 … blue residents 8; 0 is kept for planning and due retries."""
-    grade, relay = divmod(priority, 10)
-    level = (min(max(grade, 1), 4) - 1) * 2 + min(relay, 1)  # 0 (blue residents) … 7
-    return 8 - level

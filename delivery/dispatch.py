@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from celery import Celery
 
-from delivery.celery_app import PLAN, SEND_BATCH, SEND_DUE, queue_priority
+from delivery import lanes
+from delivery.celery_app import PLAN, PLAN_QUEUE, SEND_BATCH, SEND_DUE
 from ewb.services import Services
 
 log = logging.getLogger("ewb.delivery.dispatch")
@@ -27,8 +28,14 @@ class Queue:
         self.app = app
         self._pending: set[asyncio.Task[None]] = set()
 
-    async def send(self, name: str, args: tuple[object, ...] = (), priority: int = 0) -> None:
-        await asyncio.to_thread(self.app.send_task, name, args=args, priority=priority)
+    async def send(
+        self,
+        name: str,
+        args: tuple[object, ...] = (),
+        priority: int = 0,
+        queue: str = PLAN_QUEUE,
+    ) -> None:
+        await asyncio.to_thread(self.app.send_task, name, args=args, priority=priority, queue=queue)
 
     def wake(self) -> None:
         """A version was issued (and committed): have a worker plan it now."""
@@ -56,8 +63,11 @@ async def queue_batches(services: Services, queue: Queue) -> int:
             now - timedelta(seconds=settings.batch_stale_seconds),
             QUEUE_AT_ONCE,
         )
-    for batch_id, priority in found:
-        await queue.send(SEND_BATCH, (batch_id,), queue_priority(priority))
+    for batch_id, priority, kind in found:
+        lane = lanes.lane_of(kind)
+        await queue.send(
+            SEND_BATCH, (batch_id,), lanes.queue_priority(lane, priority), lanes.queue_name(lane)
+        )
     return len(found)
 
 
@@ -79,6 +89,12 @@ async def sweep(services: Services, queue: Queue) -> dict[str, int]:
     if unplanned:
         await queue.send(PLAN)
     queued = await queue_batches(services, queue)
-    if due:
-        await queue.send(SEND_DUE)
-    return {"reset": reset, "unplanned": unplanned, "queued": queued, "due": due}
+    due_lanes = {lanes.lane_of(kind) for kind, count in due.items() if count}
+    for lane in due_lanes:
+        await queue.send(SEND_DUE, (lane,), lanes.due_priority(lane), lanes.queue_name(lane))
+    return {
+        "reset": reset,
+        "unplanned": unplanned,
+        "queued": queued,
+        "due": sum(due.values()),
+    }

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from delivery.lanes import CHANGE, RELAY
 from ewb.services import Services
 from store.db import Tx
 from store.tables import deliveries, delivery_events
@@ -21,12 +22,12 @@ log = logging.getLogger("ewb.delivery.fanout")
 # refreshed at once (PostgreSQL); autovacuum would take up to a minute.
 ANALYZE_AFTER = 10_000
 
-RELAY = 1  # officers and terminals go before the residents of the same grade
-
 
 def priority(version: Version, relay: bool) -> int:
-    """Red before orange before yellow before blue; relays first within a grade."""
-    return version.grade.rank * 10 + (RELAY if relay else 0)
+    """Red before orange before yellow before blue; within a grade an update or all-clear
+    before a first warning (it corrects what people heard), relays first (lanes.py)."""
+    change = CHANGE if version.number > 1 else 0
+    return version.grade.rank * 10 + change + (RELAY if relay else 0)
 
 
 def _officer_rows(
@@ -59,36 +60,65 @@ def _officer_rows(
     return rows
 
 
-async def plan_version(
+RESIDENTS_EVENT = "plan_residents"  # the outbox row of a version's second planning step
+
+
+async def plan_relays(
     tx: Tx, warning: Warning, version: Version, now: datetime, batch_size: int
 ) -> dict[str, Any]:
-    """Insert the version's deliveries set-based and cut them into batches."""
+    """The first step of planning a version: its officers and loudspeaker terminals, with
+    their batches, committed before its residents are planned (a county's residents take
+    seconds to plan; the loudspeakers must not wait for them). The residents follow in a
+    second outbox row, written here."""
     assert warning.id is not None
     rules = await tx.rules()
     wid, number = warning.id, version.number
     summary: dict[str, Any] = {"cancelled_earlier": await tx.fanout.cancel_older(wid, number, now)}
+    relay = priority(version, True)
     if version.is_cancel:
-        # An all-clear goes to those who were sent the warning, and to the loudspeakers.
-        await tx.fanout.add_previous(wid, number, priority(version, False), now)
+        # An all-clear goes to those who were sent the warning: officers and terminals too
+        # (a terminal that never played it has nothing to cancel).
+        await tx.fanout.add_previous(wid, number, relay, now, ("officer", "terminal"))
     else:
-        spec = spec_for(version, rules.catalog)
-        await tx.fanout.add_planned(wid, number, spec, priority(version, False), now)
         if version.mode is not Mode.TEST:
             await tx.fanout.add_rows(
                 _officer_rows(await tx.users.officers(), warning, version, rules, now)
             )
-        if number > 1:  # those an earlier version reached (and not planned above) hear too
-            await tx.fanout.add_previous(wid, number, priority(version, False), now)
-    if version.mode is Mode.ACTUAL:  # loudspeakers are public: no exercise on them
-        await tx.fanout.add_terminals(wid, number, version.areas, priority(version, True), now)
-    await tx.fanout.queue_events(wid, number, now)
-    summary["batches"] = await tx.fanout.make_batches(wid, number, batch_size, now)
-    summary["deliveries"] = await tx.fanout.summary(wid, number)
+        if number > 1:  # officers an earlier version reached (and not planned above)
+            await tx.fanout.add_previous(wid, number, relay, now, ("officer",))
+        if version.mode is not Mode.TEST:  # an exercise plays as a drill (channels/ebd.py)
+            await tx.fanout.add_terminals(wid, number, version.areas, relay, now)
+    batches = 0
+    for kind in ("officer", "terminal"):
+        await tx.fanout.queue_events(wid, number, now, kind=kind)
+        batches += await tx.fanout.make_batches(wid, number, batch_size, now, kind=kind)
+    summary["batches"] = batches
+    await tx.outbox.add(wid, number, RESIDENTS_EVENT, now)
     return summary
 
 
+async def plan_residents(
+    tx: Tx, warning: Warning, version: Version, now: datetime, batch_size: int
+) -> dict[str, Any]:
+    """The second step: the version's residents, set-based, cut into batches."""
+    assert warning.id is not None
+    rules = await tx.rules()
+    wid, number = warning.id, version.number
+    if version.is_cancel:  # the all-clear goes to those who were sent the warning
+        await tx.fanout.add_previous(wid, number, priority(version, False), now, ("resident",))
+    else:
+        spec = spec_for(version, rules.catalog)
+        await tx.fanout.add_planned(wid, number, spec, priority(version, False), now)
+        if number > 1:  # those an earlier version reached (and not planned above) hear too
+            await tx.fanout.add_previous(wid, number, priority(version, False), now, ("resident",))
+    await tx.fanout.queue_events(wid, number, now, kind="resident")
+    batches = await tx.fanout.make_batches(wid, number, batch_size, now, kind="resident")
+    return {"batches": batches, "deliveries": await tx.fanout.summary(wid, number)}
+
+
 async def plan_next(services: Services) -> dict[str, Any] | None:
-    """Process the oldest outbox row, if any; returns what was planned."""
+    """Process the oldest outbox row, if any; returns what was planned. An issued version
+    takes two rows: its relays first (`plan_relays`), then its residents."""
     now = services.clock()
     async with services.store.write() as tx:
         row = await tx.batches.claim_outbox()
@@ -96,10 +126,11 @@ async def plan_next(services: Services) -> dict[str, Any] | None:
             return None
         warning = (await tx.warnings.get(row.warning_id)).warning
         version = warning.version(row.version)
+        step = plan_residents if row.event == RESIDENTS_EVENT else plan_relays
         if version.state is not State.ISSUED:
             summary: dict[str, Any] = {"skipped": f"version is {version.state.value}"}
         else:
-            summary = await plan_version(tx, warning, version, now, services.settings.batch_size)
+            summary = await step(tx, warning, version, now, services.settings.batch_size)
         await tx.batches.finish_outbox(row.id, summary, services.clock())
     planned = sum(
         n for per_kind in summary.get("deliveries", {}).values() for n in per_kind.values()
@@ -107,5 +138,13 @@ async def plan_next(services: Services) -> dict[str, Any] | None:
     if planned >= ANALYZE_AFTER:
         async with services.store.write() as tx:  # the batches' queries plan on fresh figures
             await tx.analyze(deliveries, delivery_events)
-    log.info("planned warning %s v%s: %s", row.warning_id, row.version, summary)
-    return {"warning_id": row.warning_id, "version": row.version, **summary}
+    log.info("planned warning %s v%s (%s): %s", row.warning_id, row.version, row.event, summary)
+    return {"warning_id": row.warning_id, "version": row.version, "step": row.event, **summary}
+
+
+async def plan_all(services: Services) -> list[dict[str, Any]]:
+    """Every outbox row waiting, planned (tests, and callers that need all of it at once)."""
+    planned = []
+    while (found := await plan_next(services)) is not None:
+        planned.append(found)
+    return planned

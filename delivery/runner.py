@@ -1,8 +1,10 @@
 """The embedded runner: inside `ewb serve`, turns outbox rows into sends, most urgent first.
 
-One loop plans issued versions, starts up to `runner_batches` batches at once (red before
-blue, relays before residents), and sweeps due retries and fallbacks. On start it
-recovers what a crash left behind. The distributed mode runs the same steps in Celery.
+One loop plans issued versions and, in each urgency lane (lanes.py), starts batches while
+the lane has free slots (most urgent first) and sends its due retries and fallbacks:
+loudspeakers and officers in `runner_urgent_batches` slots each, residents in
+`runner_batches`. On start it recovers what a crash left behind. The distributed mode runs
+the same steps in Celery.
 """
 
 from __future__ import annotations
@@ -12,29 +14,42 @@ import contextlib
 import logging
 from collections.abc import Awaitable
 
+from delivery import lanes
 from delivery.adapters import Adapters
 from delivery.batch import give_back, run_batch, send_or_release
-from delivery.fanout import plan_next
+from delivery.fanout import RESIDENTS_EVENT, plan_next
 from delivery.ratelimit import Limiter
 from ewb.services import Services
 from store.batches import BatchRow
 
 log = logging.getLogger("ewb.delivery.runner")
 
+# The longest the residents' planning waits for the loudspeaker packages just started (one
+# package each; with speech, espeak-ng's time too).
+LOUDSPEAKERS_FIRST_SECONDS = 5.0
+
 
 class Runner:
     def __init__(self, services: Services, adapters: Adapters, limiter: Limiter) -> None:
         self.services, self.adapters, self.limiter = services, adapters, limiter
         self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._lanes: dict[str, set[asyncio.Task[None]]] = {lane: set() for lane in lanes.LANES}
 
     def wake(self) -> None:
         """Look for work now (a version was just issued)."""
         self._wake.set()
 
     @property
+    def _tasks(self) -> set[asyncio.Task[None]]:
+        return set().union(*self._lanes.values())
+
+    @property
     def busy(self) -> int:
         return len(self._tasks)
+
+    def slots(self, lane: str) -> int:
+        settings = self.services.settings
+        return settings.runner_batches if lane == lanes.RESIDENT else settings.runner_urgent_batches
 
     async def recover(self) -> tuple[int, int]:
         """What a crash left: running batches run again; deliveries caught `sending` are
@@ -67,35 +82,54 @@ class Runner:
 
     async def step(self) -> bool:
         """One round: plan every issued version waiting (so priorities compare across all
-        of them), then start batches and retries while slots are free."""
+        of them), then in every lane start batches and retries while its slots are free."""
         worked = False
-        while await plan_next(self.services) is not None:
+        while (found := await plan_next(self.services)) is not None:
             worked = True
-        slots = self.services.settings.runner_batches
-        while len(self._tasks) < slots:
+            if found.get("step") == RESIDENTS_EVENT:
+                continue
+            for lane in lanes.URGENT:  # relays go out before the residents are planned
+                await self._fill(lane)
+            await self._loudspeakers_first()
+        for lane in lanes.LANES:
+            worked = await self._fill(lane) or worked
+        return worked
+
+    async def _loudspeakers_first(self) -> None:
+        """Let the loudspeaker batches just started send before the residents are planned:
+        on SQLite a county's resident planning holds the one write lock for seconds, and
+        every step of a batch (claim, record) needs it."""
+        started = self._lanes[lanes.BROADCAST]
+        if started:
+            await asyncio.wait(set(started), timeout=LOUDSPEAKERS_FIRST_SECONDS)
+
+    async def _fill(self, lane: str) -> bool:
+        running, slots, kinds = self._lanes[lane], self.slots(lane), lanes.kinds(lane)
+        worked = False
+        while len(running) < slots:
             async with self.services.store.write() as tx:
-                batch = await tx.batches.claim_batch(self.services.clock())
+                batch = await tx.batches.claim_batch(self.services.clock(), kinds)
             if batch is None:
                 break
-            self._spawn(self.run_batch(batch))
+            self._spawn(lane, self.run_batch(batch))
             worked = True
-        if len(self._tasks) < slots:
+        if len(running) < slots:
             async with self.services.store.write() as tx:
                 due = await tx.batches.claim_due(
-                    self.services.settings.batch_size, self.services.clock()
+                    self.services.settings.batch_size, self.services.clock(), kinds
                 )
             if due:
-                self._spawn(send_or_release(self.services, self.adapters, self.limiter, due))
+                self._spawn(lane, send_or_release(self.services, self.adapters, self.limiter, due))
                 worked = True
         return worked
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def _spawn(self, lane: str, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+        self._lanes[lane].add(task)
+        task.add_done_callback(lambda done: self._done(lane, done))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+    def _done(self, lane: str, task: asyncio.Task[None]) -> None:
+        self._lanes[lane].discard(task)
         self._wake.set()  # a slot is free
 
     async def run_batch(self, batch: BatchRow) -> None:
@@ -116,6 +150,7 @@ class Runner:
                 await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        tasks = self._tasks
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -13,14 +13,15 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from channels import ebd
-from channels.base import Alert, Batch, Message, Outcome, SendResult
-from channels.speech import SpeechError, speak
+from channels.base import Alert, Audio, Batch, Message, Outcome, SendResult
+from channels.speech import SpeechError, spoken
 from delivery.adapters import Adapters
 from delivery.fallback import fall_back
 from delivery.ratelimit import Limiter
@@ -132,28 +133,70 @@ async def send_claimed(
     if not delivery_ids:
         return []
     now = services.clock()
-    async with services.store.write() as tx:
+    async with services.store.read() as tx:
         rows = await tx.deliveries.many(delivery_ids)
         groups: dict[Key, list[Delivery]] = defaultdict(list)
         for d in rows:
             groups[(d.warning_id, d.version, d.channel)].append(d)
         if renderer is None:
             renderer = await new_renderer(tx, services, now)
+        to_speak = {
+            key: await _broadcast_text(tx, key, renderer) for key in groups if key[2] == "broadcast"
+        }
+    # Speech takes seconds: it is made (or read from its cache) before any transaction opens.
+    speech = {key: await _speech(services, key, text) for key, text in to_speak.items()}
+    async with services.store.write() as tx:
         batches = [
-            await _batch(tx, key, items, renderer, services, now) for key, items in groups.items()
+            (key, batch)
+            for key, items in groups.items()
+            for batch in await _batches(tx, key, items, renderer, services, now, speech.get(key))
         ]
     by_id = {d.id: d for d in rows}
 
-    async def send(batch: Batch) -> list[SendResult]:
+    async def send(key: Key, batch: Batch) -> list[SendResult]:
         if limiter is not None:
             await limiter.acquire(batch.channel, len(batch.messages))
         sent = await adapters[batch.channel].send(batch)
+        note = speech[key].note if key in speech else None
+        if note:  # the package went out text-only: say so in each delivery's `sent` event
+            sent = [
+                replace(r, detail=note) if r.outcome is Outcome.ACCEPTED and not r.detail else r
+                for r in sent
+            ]
         await record(services, sent, by_id)
         return sent
 
     # The channels side by side: each provider at its own pace and concurrency.
-    sent = await asyncio.gather(*(send(batch) for batch in batches))
+    sent = await asyncio.gather(*(send(key, batch) for key, batch in batches))
     return [result for results in sent for result in results]
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A broadcast version's spoken audio, or why it has none (`note`, for its events)."""
+
+    audio: Audio | None = None
+    note: str | None = None
+
+
+async def _broadcast_text(tx: Tx, key: Key, renderer: Renderer) -> str:
+    warning = await renderer.warning(tx, key[0])
+    return renderer(warning, warning.version(key[1]), "broadcast", "zh-CN", ()).text
+
+
+async def _speech(services: Services, key: Key, text: str) -> Speech:
+    """The audio of a loudspeaker text when speech is on, made once per version and locale
+    and cached under var_dir/speech; on failure the package goes text-only (the platform
+    then speaks MsgDesc itself)."""
+    settings = services.settings
+    if not settings.broadcast_tts:
+        return Speech()
+    try:
+        audio = await spoken(text, settings.var_dir / "speech", settings.broadcast_audio_format)
+    except SpeechError as e:
+        log.error("no speech for warning %s v%s: %s", key[0], key[1], e)
+        return Speech(note=f"text only, no speech: {e}")
+    return Speech(audio)
 
 
 async def record(services: Services, results: list[SendResult], by_id: dict[int, Delivery]) -> None:
@@ -198,14 +241,34 @@ async def _created(tx: Tx, delivery_id: int) -> datetime:
     return (await tx.deliveries.created_at([delivery_id]))[delivery_id]
 
 
-async def _batch(
-    tx: Tx, key: Key, items: list[Delivery], renderer: Renderer, services: Services, now: datetime
-) -> Batch:
+async def _batches(
+    tx: Tx,
+    key: Key,
+    items: list[Delivery],
+    renderer: Renderer,
+    services: Services,
+    now: datetime,
+    speech: Speech | None,
+) -> list[Batch]:
+    """One adapter batch of these deliveries; loudspeakers: one package per EBM replaced."""
     warning = await renderer.warning(tx, key[0])
     version = warning.version(key[1])
     channel = key[2]
     if channel == "broadcast":
-        return await _broadcast(tx, warning, version, items, renderer, services, now)
+        audio = speech.audio if speech else None
+        replaced: dict[str, str] = {}
+        if version.number > 1:
+            replaced = await tx.deliveries.earlier_provider_ids(
+                key[0], version.number, "terminal", [d.recipient_id for d in items]
+            )
+        by_ebm: dict[str | None, list[Delivery]] = defaultdict(list)
+        for d in items:
+            by_ebm[replaced.get(d.recipient_id)].append(d)
+        reuse = version.is_cancel and services.settings.broadcast_cancel_ebmid == "original"
+        return [
+            await _broadcast(tx, warning, version, group, renderer, audio, now, related, reuse)
+            for related, group in by_ebm.items()
+        ]
     profiles = await tx.residents.profiles(
         [int(d.recipient_id) for d in items if d.recipient_kind == "resident"]
     )
@@ -230,7 +293,7 @@ async def _batch(
         if channel == "wechat" and d.recipient_kind == "resident":  # tap to acknowledge
             url = ack_url(services.settings.public_base_url, d.id, services.link_key)
         messages.append(Message(d.id, d.address, text, out.title, url))
-    return Batch(channel, tuple(messages))
+    return [Batch(channel, tuple(messages))]
 
 
 async def _to_chief(tx: Tx, delivery: Delivery, version: Version, rules: Rules) -> Message:
@@ -295,10 +358,13 @@ async def _broadcast(
     version: Version,
     items: list[Delivery],
     renderer: Renderer,
-    services: Services,
+    audio: Audio | None,
     now: datetime,
+    related: str | None = None,
+    reuse: bool = False,
 ) -> Batch:
-    """One package for these terminals, addressed to their own areas only."""
+    """One package for these terminals, addressed to their own areas only, naming the EBM
+    it replaces or cancels (`related`); a cancel with `reuse` keeps that EBM's EBMID."""
     rules = renderer.rules
     out = renderer(warning, version, "broadcast", "zh-CN", ())
     areas_of = await tx.terminals.areas_of([d.recipient_id for d in items])
@@ -327,12 +393,6 @@ async def _broadcast(
         exercise=version.mode is not Mode.ACTUAL,
         sequence=await tx.next_sequence(f"ebm-{local_day}"),
     )
-    audio = None
-    if services.settings.broadcast_tts:
-        try:
-            audio = await speak(out.text)
-        except SpeechError as e:  # the platform then speaks MsgDesc itself
-            log.error("no speech for warning %s v%s: %s", warning.id, version.number, e)
     messages = tuple(Message(d.id, d.address, out.text, out.title) for d in items)
     return Batch(
         "broadcast",
@@ -341,6 +401,8 @@ async def _broadcast(
         areas=tuple(areas),
         audio=audio,
         sequence=await tx.next_sequence("ebd"),
+        related_ebm_id=related,
+        ebm_id=related if reuse else None,
     )
 
 

@@ -24,7 +24,7 @@ from delivery.adapters import Adapters, build_adapters
 from delivery.batch import give_back, run_batch, send_due
 from delivery.celery_app import PLAN, SEND_BATCH, SEND_DUE, celery
 from delivery.dispatch import Queue, queue_batches
-from delivery.fanout import plan_next
+from delivery.fanout import RESIDENTS_EVENT, plan_next
 from delivery.ratelimit import RedisRateLimiter
 from ewb.bootstrap import build_services
 from ewb.services import Services
@@ -95,16 +95,23 @@ def _close(**_: object) -> None:
 
 
 async def plan_all(w: Worker) -> int:
-    """Plan every issued version waiting, then queue the batches (after the commits)."""
+    """Plan the issued versions waiting and queue their batches (after the commits). Once
+    a version's relays are planned their batches are queued, and the residents' planning
+    goes back to the queue behind them: this worker sends the loudspeakers' package first."""
     planned = 0
-    while await plan_next(w.services) is not None:
+    while (found := await plan_next(w.services)) is not None:
         planned += 1
+        if found.get("step") != RESIDENTS_EVENT and "skipped" not in found:
+            await queue_batches(w.services, w.queue)
+            await w.queue.send(PLAN, priority=1)  # behind the officers, before residents
+            return planned
     await queue_batches(w.services, w.queue)
     return planned
 
 
 async def send_batch(w: Worker, batch_id: int) -> str:
-    """Hold the batch (unless another live worker does, or it is finished) and send it."""
+    """Hold the batch (unless another live worker does, or it is finished) and send it; a
+    batch that yielded to urgent work is queued again at once, behind that work."""
     services, lease = w.services, uuid.uuid4().hex
     now = services.clock()
     stale = now - timedelta(seconds=services.settings.batch_stale_seconds)
@@ -113,17 +120,20 @@ async def send_batch(w: Worker, batch_id: int) -> str:
     if batch is None:
         return "skipped"  # done, cancelled, or held by a live worker: a repeated message
     try:
-        return await run_batch(services, w.adapters, w.limiter, batch, lease)
+        outcome = await run_batch(services, w.adapters, w.limiter, batch, lease)
     except Exception:
         log.exception("batch %s failed; it will be queued again", batch_id)
         await give_back(services, batch)
         return "failed"
+    if outcome == "yielded":
+        await queue_batches(services, w.queue)
+    return outcome
 
 
-async def send_due_rounds(w: Worker) -> int:
+async def send_due_rounds(w: Worker, lane: str | None) -> int:
     sent = 0
     for _ in range(SEND_DUE_ROUNDS):
-        claimed = await send_due(w.services, w.adapters, w.limiter)
+        claimed = await send_due(w.services, w.adapters, w.limiter, lane)
         if not claimed:
             break
         sent += claimed
@@ -143,6 +153,6 @@ def send_batch_task(batch_id: int) -> str:
 
 
 @celery.task(name=SEND_DUE)
-def send_due_task() -> int:
+def send_due_task(lane: str | None = None) -> int:
     w = worker()
-    return w.run(send_due_rounds(w))
+    return w.run(send_due_rounds(w, lane))

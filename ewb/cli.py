@@ -58,9 +58,14 @@ def _distributed(settings: Settings) -> None:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from delivery import worker
+    from delivery import lanes, worker
     from delivery.celery_app import configure
 
+    try:
+        chosen = lanes.parse_lanes(args.lanes)
+    except ValueError as e:
+        print(f"ewb worker: {e}", file=sys.stderr)
+        return 2
     _distributed(settings)
     worker.use(settings)
     pool = ["--pool=solo"] if args.concurrency == 1 else [f"--concurrency={args.concurrency}"]
@@ -71,6 +76,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             f"--loglevel={settings.log_level}",
             "--without-gossip",
             "--without-mingle",
+            "--queues",
+            ",".join(lanes.queue_name(lane) for lane in chosen),
             *(["--hostname", args.name] if args.name else []),
         ]
     )
@@ -91,6 +98,12 @@ def _sim(settings: Settings, args: argparse.Namespace) -> int:
     configure_logging(settings)
     asyncio.run(serve_forever(settings))  # until Ctrl-C (main answers 130)
     return 0
+
+
+def _keygen(settings: Settings, args: argparse.Namespace) -> int:
+    from ewb.broadcast_keys import keygen
+
+    return keygen(settings, args)
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -244,6 +257,12 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes (default 1: one process, one event loop; or run more workers)",
     )
     work.add_argument("--name", help="Celery node name (default celery@HOST)")
+    work.add_argument(
+        "--lanes",
+        default="broadcast,officer,resident",
+        help="urgency lanes to work (default all three; a worker with broadcast also plans,"
+        " e.g. --lanes broadcast,officer for a worker kept for urgent work)",
+    )
     work.set_defaults(sync=_worker)
 
     sub.add_parser(
@@ -297,6 +316,26 @@ def _parser() -> argparse.ArgumentParser:
     cover.set_defaults(run=report.report)
 
     sub.add_parser("sim", help="run the provider simulators (sandbox mode)").set_defaults(sync=_sim)
+
+    keys = sub.add_parser("broadcast", help="emergency-broadcast platform").add_subparsers(
+        dest="broadcast", required=True
+    )
+    keygen = keys.add_parser(
+        "keygen",
+        help="make an SM2 key pair for signing EBD packages (tests and sandbox)",
+        description="Print a new SM2 key pair and a random certificate serial number as TOML"
+        " lines (broadcast_private_key, broadcast_public_key, broadcast_cert_sn) for the"
+        " EWB_CONFIG file. The private key is a secret: with --out FILE they go to a new"
+        " file readable only by you (an existing file is never overwritten).",
+    )
+    keygen.add_argument("--out", type=Path, metavar="FILE", help="write to this new file")
+    keygen.add_argument(
+        "--simulator",
+        action="store_true",
+        help="the simulator's pair instead: sim_broadcast_private_key and the matching"
+        " broadcast_platform_public_key",
+    )
+    keygen.set_defaults(sync=_keygen)
 
     sub.add_parser("settings", help="print the settings in force").set_defaults(
         run=admin.show_settings

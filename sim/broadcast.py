@@ -3,9 +3,11 @@
 `POST /ebd` takes the multipart part `file` (an `EBDT_<EBDID>.tar`), parses it with
 channels.ebd's pure parser and answers an EBDResponse tar: ResultCode 1 when the package is
 sound, 2 when the tar or XML cannot be read, 3 when a required element is missing or
-invalid. For an accepted EBM, after `ack_delay` seconds every ONLINE terminal whose area lies
-within one of the AreaCodes posts a signed `played` ack to ewb's
-`/webhooks/broadcast/ack`; offline terminals never ack.
+invalid, 4 when `broadcast_public_key` (ewb's key) is set and a package other than a
+ConnectionCheck is not signed by it. With `sim_broadcast_private_key` set, every answer is
+signed with that key (cert SN `SIM_CERT_SN`). For an accepted EBM, after `ack_delay`
+seconds every ONLINE terminal whose area lies within one of the AreaCodes posts a signed
+`played` ack to ewb's `/webhooks/broadcast/ack`; offline terminals never ack.
 
 Fault injection from the settings: `sim_latency_ms` before every answer and a share
 `sim_rate_500` of requests answered 500 (seeded). Received packages are kept, in order,
@@ -18,6 +20,7 @@ Run alone with the sample terminals: `python -m sim.broadcast`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import time
@@ -29,7 +32,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from channels import ebd, ebd_read
+from channels import ebd, ebd_read, ebd_sign
 from channels.broadcast import ack_signature
 from config.data import EXTRA_AREAS_CSV, TERMINALS_SAMPLE_CSV, read_csv, read_divisions
 from config.providers import broadcast, webhook_url
@@ -37,6 +40,7 @@ from config.settings import Settings, load_settings
 from subscribers.terminals import COLUMNS
 
 ACK_PATH = "/webhooks/broadcast/ack"
+SIM_CERT_SN = "000000000001"
 Terminal = tuple[str, str, bool]  # endpoint id, 12-digit area code, online
 
 
@@ -130,10 +134,11 @@ async def _receive(request: web.Request) -> web.Response:
     else:
         try:
             parsed = ebd_read.parse_ebd(data)
+            _check_signature(state.settings, parsed)
             code, desc = 1, ebd.RESULT_TEXT[1]
         except ebd.EbdError as e:
             code, desc = e.result_code, str(e)
-    if parsed is not None and parsed.ebd_type not in ("EBM", "ConnectionCheck"):
+    if code == 1 and parsed is not None and parsed.ebd_type not in ("EBM", "ConnectionCheck"):
         code, desc = 5, f"the simulator does not handle {parsed.ebd_type}"
     request.app[PACKAGES].append(Received(filename, data or b"", code, desc, parsed))
     if code == 1 and parsed is not None and parsed.ebm is not None:
@@ -164,9 +169,22 @@ def _reply(state: _State, parsed: ebd.Ebd | None, code: int, desc: str) -> web.R
         result_code=code,
         result_desc=desc,
         created=datetime.now(UTC),
+        signer=_signer(state.settings.sim_broadcast_private_key),
     )
     headers = {"Content-Disposition": f"attachment; filename={name}"}
     return web.Response(body=tar, content_type="application/x-tar", headers=headers)
+
+
+def _check_signature(settings: Settings, parsed: ebd.Ebd) -> None:
+    """SignatureInvalid (ResultCode 4) unless ewb signed it; heartbeats are not checked."""
+    if settings.broadcast_public_key and parsed.ebd_type != "ConnectionCheck":
+        ebd_sign.verify(parsed.signature, parsed.ebdb, settings.broadcast_public_key)
+
+
+@functools.cache
+def _signer(private_key: str) -> ebd_sign.Signer | None:
+    """The simulator's signer, made once per key (deriving the public key takes a while)."""
+    return ebd_sign.Signer(private_key, cert_sn=SIM_CERT_SN) if private_key else None
 
 
 def _targets(terminals: Sequence[Terminal], area_codes: Sequence[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,15 +91,20 @@ class BatchRepository:
         )
         return bool(found.scalar_one())
 
-    async def claim_batch(self, now: datetime) -> BatchRow | None:
-        """The most urgent pending batch (red before blue, relays first), now running."""
+    async def claim_batch(
+        self, now: datetime, kinds: Sequence[str] | None = None
+    ) -> BatchRow | None:
+        """The most urgent pending batch (of these recipient kinds: one lane), now running."""
+        which = [
+            delivery_batches.c.state == "pending",
+            _before(delivery_batches.c.not_before, now, inclusive=True),
+        ]
+        if kinds is not None:
+            which.append(delivery_batches.c.recipient_kind.in_(kinds))
         row = (
             await self.conn.execute(
                 select(delivery_batches)
-                .where(
-                    delivery_batches.c.state == "pending",
-                    _before(delivery_batches.c.not_before, now, inclusive=True),
-                )
+                .where(*which)
                 .order_by(delivery_batches.c.priority.desc(), delivery_batches.c.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -152,10 +158,10 @@ class BatchRepository:
 
     async def to_queue(
         self, now: datetime, requeue_before: datetime, stale_before: datetime, limit: int
-    ) -> list[tuple[int, int]]:
-        """(id, priority) of batches a task must be queued for, marked queued now: never
-        queued, queued long ago and not started (the message was lost), or held by a
-        worker that stopped beating. Most urgent first."""
+    ) -> list[tuple[int, int, str]]:
+        """(id, priority, recipient kind) of batches a task must be queued for, marked
+        queued now: never queued, queued long ago and not started (the message was lost),
+        or held by a worker that stopped beating. Most urgent first."""
         due = or_(
             and_(
                 delivery_batches.c.state == "pending",
@@ -170,7 +176,11 @@ class BatchRepository:
         )
         rows = (
             await self.conn.execute(
-                select(delivery_batches.c.id, delivery_batches.c.priority)
+                select(
+                    delivery_batches.c.id,
+                    delivery_batches.c.priority,
+                    delivery_batches.c.recipient_kind,
+                )
                 .where(due)
                 .order_by(delivery_batches.c.priority.desc(), delivery_batches.c.id)
                 .limit(limit)
@@ -183,18 +193,59 @@ class BatchRepository:
                 .where(delivery_batches.c.id.in_([r.id for r in rows]))
                 .values(queued_at=now)
             )
-        return [(r.id, r.priority) for r in rows]
+        return [(r.id, r.priority, r.recipient_kind) for r in rows]
 
-    async def due_count(self, now: datetime) -> int:
-        """Retries and fallbacks waiting whose time has come."""
-        return int(
-            (
-                await self.conn.execute(
-                    select(func.count())
-                    .select_from(deliveries)
-                    .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
-                )
-            ).scalar_one()
+    async def due_count(self, now: datetime) -> dict[str, int]:
+        """Retries and fallbacks waiting whose time has come, per recipient kind."""
+        rows = await self.conn.execute(
+            select(deliveries.c.recipient_kind, func.count())
+            .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+            .group_by(deliveries.c.recipient_kind)
+        )
+        return {kind: int(count) for kind, count in rows}
+
+    async def more_urgent_waiting(
+        self,
+        priority: int,
+        same_lane: Sequence[str],
+        urgent: Sequence[str],
+        waited_since: datetime,
+        now: datetime,
+    ) -> bool:
+        """Whether a batch that should go before one of `priority` has waited since
+        `waited_since` for a slot: a higher priority in the same lane (kinds `same_lane`),
+        any batch of the `urgent` kinds, or (with `urgent`) an issued version not planned."""
+        ready = and_(
+            delivery_batches.c.state == "pending",
+            _before(delivery_batches.c.not_before, now, inclusive=True),
+            func.coalesce(delivery_batches.c.not_before, delivery_batches.c.created_at)
+            <= waited_since,
+        )
+        before = and_(
+            delivery_batches.c.recipient_kind.in_(same_lane),
+            delivery_batches.c.priority > priority,
+        )
+        if urgent:
+            before = or_(before, delivery_batches.c.recipient_kind.in_(urgent))
+        found = await self.conn.execute(select(delivery_batches.c.id).where(ready, before).limit(1))
+        if found.first() is not None:
+            return True
+        if not urgent:
+            return False
+        unplanned = await self.conn.execute(
+            select(outbox.c.id)
+            .where(outbox.c.processed_at.is_(None), outbox.c.created_at <= waited_since)
+            .limit(1)
+        )
+        return unplanned.first() is not None
+
+    async def step_aside(self, batch_id: int, now: datetime) -> None:
+        """A running batch yields its slot to more urgent work: pending again, its unsent
+        deliveries untouched (they were never claimed) and due at once."""
+        await self.conn.execute(
+            update(delivery_batches)
+            .where(delivery_batches.c.id == batch_id)
+            .values(state="pending", queued_at=None, lease=None, not_before=now)
         )
 
     async def reset_stale_sending(self, stale_before: datetime, now: datetime) -> int:
@@ -279,12 +330,18 @@ class BatchRepository:
         ).all()
         return await self._mark_sending(rows, now)
 
-    async def claim_due(self, size: int, now: datetime) -> list[int]:
-        """Retries and fallbacks whose time has come, most urgent first, marked `sending`."""
+    async def claim_due(
+        self, size: int, now: datetime, kinds: Sequence[str] | None = None
+    ) -> list[int]:
+        """Retries and fallbacks whose time has come (of these recipient kinds: one lane),
+        most urgent first, marked `sending`."""
+        which = [deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now]
+        if kinds is not None:
+            which.append(deliveries.c.recipient_kind.in_(kinds))
         rows = (
             await self.conn.execute(
                 select(deliveries.c.id, deliveries.c.state)
-                .where(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now)
+                .where(*which)
                 .order_by(deliveries.c.priority.desc(), deliveries.c.id)
                 .limit(size)
                 .with_for_update(skip_locked=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,6 +10,7 @@ from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from channels.base import Outcome, SendResult
+from store.fanout import SUCCEEDED
 from store.reach import ReachRepository
 from store.tables import deliveries, delivery_events
 
@@ -124,6 +126,27 @@ class DeliveryRepository:
         if lock:
             query = query.with_for_update()
         return [_delivery(r) for r in await self.conn.execute(query.order_by(deliveries.c.id))]
+
+    async def earlier_provider_ids(
+        self, warning_id: int, version: int, recipient_kind: str, recipient_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """recipient id → the provider id of the newest earlier version that reached them
+        (a loudspeaker terminal's EBMID, for the RelatedInfo of an update or cancel)."""
+        if not recipient_ids:
+            return {}
+        rows = await self.conn.execute(
+            select(deliveries.c.recipient_id, deliveries.c.provider_id)
+            .where(
+                deliveries.c.warning_id == warning_id,
+                deliveries.c.version < version,
+                deliveries.c.recipient_kind == recipient_kind,
+                deliveries.c.recipient_id.in_(list(recipient_ids)),
+                deliveries.c.state.in_(SUCCEEDED),
+                deliveries.c.provider_id.is_not(None),
+            )
+            .order_by(deliveries.c.version, deliveries.c.id)
+        )
+        return {recipient: provider for recipient, provider in rows}  # the newest wins
 
     async def provider_id_known(self, provider_id: str) -> bool:
         found = await self.conn.execute(

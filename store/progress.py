@@ -74,17 +74,16 @@ class ProgressRepository:
 
     async def progress(self, warning_id: int, version: int, now: datetime) -> Progress:
         found = Progress()
-        found.planned = (
+        # Planned: its outbox rows (relays, then residents) are all processed.
+        processed, waiting = (
             await self.conn.execute(
-                select(func.count())
-                .select_from(outbox)
-                .where(
-                    outbox.c.warning_id == warning_id,
-                    outbox.c.version == version,
-                    outbox.c.processed_at.is_not(None),
-                )
+                select(
+                    func.count(outbox.c.processed_at),
+                    func.count() - func.count(outbox.c.processed_at),
+                ).where(outbox.c.warning_id == warning_id, outbox.c.version == version)
             )
-        ).scalar_one() > 0
+        ).one()
+        found.planned = processed > 0 and waiting == 0
         of_version = (deliveries.c.warning_id == warning_id, deliveries.c.version == version)
         for channel, state, count in await self.conn.execute(
             select(deliveries.c.channel, deliveries.c.state, func.count())

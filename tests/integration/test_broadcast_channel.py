@@ -11,17 +11,20 @@ import io
 import json
 import tarfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 from aiohttp import web
+from gmssl import sm2  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 
-from channels import ebd, ebd_read
+from channels import ebd, ebd_read, ebd_sign
 from channels.base import Alert, Batch, Message, Outcome, SendResult
 from channels.broadcast import BroadcastAdapter, ack_signature
 from config.providers import SANDBOX_BROADCAST_SECRET, broadcast
@@ -536,3 +539,188 @@ async def test_simulated_faults_reach_the_adapter_as_retryable(
         (result,) = await adapter.send(batch)
     await runner.cleanup()
     assert (result.outcome, result.code) == (Outcome.RETRYABLE, code)
+
+
+# --- SM2 signatures between ewb and the simulator -----------------------------------------
+
+EWB_PRIVATE = "1aac66088239867ee9b55e9e45dc87be28f312bedeb8834655364b09c4e46c8f"
+EWB_PUBLIC = (
+    "c5d7f6786f12aa50a35e8862af25211327a47cddd2f531f09d5505c848f41737"
+    "05418caa7ae36465ac875941607265d0f5699572d4a77d45b3b93e0c4e4b4cf3"
+)
+SIM_PRIVATE = "d540ba58b419b703935cedc7a0e3ada3a42c1e8ed0c4bfc3885c08e1e6aedc33"
+SIM_PUBLIC = (
+    "e64eedb6ac517ec10917e3e77d47110e6f07da80e9bb169d043f754f0a0caed3"
+    "c591161c71ff6b118d0a30e0abaf0405f6c62519861e08186fc45f82bea32272"
+)
+EWB_KEYS = {
+    "broadcast_private_key": EWB_PRIVATE,
+    "broadcast_public_key": EWB_PUBLIC,
+    "broadcast_cert_sn": "0000000033aa",
+}
+
+
+@asynccontextmanager
+async def keyed_sim(tmp_path: Path, **keys: str) -> AsyncIterator[tuple[str, web.Application]]:
+    """The simulator with these key settings; its acks go to a port nobody listens on."""
+    with bound_socket() as nobody:
+        nowhere = f"http://127.0.0.1:{nobody.getsockname()[1]}"
+    sim_sock = bound_socket()
+    keyed = load_settings(
+        var_dir=tmp_path,
+        public_base_url=nowhere,
+        sim_broadcast_port=sim_sock.getsockname()[1],
+        **keys,
+    )
+    app = create_app(keyed, load_terminals(), ack_delay=0)
+    runner = await start(app, sim_sock)
+    try:
+        yield f"http://127.0.0.1:{sim_sock.getsockname()[1]}/ebd", app
+    finally:
+        await runner.cleanup()
+
+
+def signed_package(signer: ebd_sign.Signer | None, sequence: int = 3) -> bytes:
+    return ebd.build_ebd(
+        alert=GOOD,
+        title="暴雨黄色预警",
+        desc="陈家港镇将出现暴雨，请注意防范。",
+        areas=("320921101005",),
+        source_ebrid=SOURCE,
+        dest_ebrid="43209210000000103010101",
+        sequence=sequence,
+        created=GOOD.sent,
+        signer=signer,
+    )[1]
+
+
+def edited_ebdb(tar: bytes, old: bytes, new: bytes) -> bytes:
+    """The package with its EBDB edited after signing (the EBDS kept as it was)."""
+    with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as opened:
+        files = {m.name: opened.extractfile(m).read() for m in opened}  # type: ignore[union-attr]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as out:
+        for name, content in files.items():
+            if name.startswith("EBDB_"):
+                assert old in content
+                content = content.replace(old, new)
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            out.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def heartbeat() -> bytes:
+    """An unsigned ConnectionCheck, built with the envelope and tar helpers of channels.ebd."""
+    package_id = "01" + SOURCE + "0" * 16
+    root = ebd._envelope(
+        package_id, "ConnectionCheck", SOURCE, "43209210000000103010101", GOOD.sent
+    )
+    ebd._sub(ebd._sub(root, "ConnectionCheck"), "RptTime", "2026-07-28 08:00:00")
+    return ebd._tar(package_id, root, {}, GOOD.sent)[1]
+
+
+EWB = ebd_sign.Signer(EWB_PRIVATE, EWB_PUBLIC, "0000000033aa")
+SIGNED_PACKAGES: dict[str, tuple[bytes, int, str]] = {
+    "signed by ewb": (signed_package(EWB), 1, ""),
+    "unsigned": (signed_package(None), 4, "no EBDS"),
+    "signed by another key": (signed_package(ebd_sign.Signer(SIM_PRIVATE)), 4, "does not match"),
+    "edited after signing": (
+        edited_ebdb(signed_package(EWB), b"<Severity>3<", b"<Severity>1<"),
+        4,
+        "does not match",
+    ),
+    "unsigned heartbeat": (heartbeat(), 1, ""),
+}
+
+
+@pytest.mark.parametrize(("tar", "code", "says"), SIGNED_PACKAGES.values(), ids=SIGNED_PACKAGES)
+async def test_the_simulator_with_ewb_s_key_refuses_unsigned_packages(
+    tmp_path: Path, tar: bytes, code: int, says: str
+) -> None:
+    async with keyed_sim(tmp_path, broadcast_public_key=EWB_PUBLIC) as (url, app):
+        answer = ebd_read.read_response((await _post_file(url, tar)).body)
+        assert (answer.result_code, app[PACKAGES][0].result_code) == (code, code)
+        assert says in answer.result_desc
+        if code == 1 and b"<EBM>" in tar:
+
+            async def acked() -> bool:
+                return len(app[ACKS]) == 1
+
+            await eventually(acked, "the signed package's ack")
+        else:
+            await asyncio.sleep(0.05)  # a refused package is never broadcast
+            assert app[ACKS] == []
+
+
+async def test_the_simulator_signs_its_replies_with_its_own_key(tmp_path: Path) -> None:
+    async with keyed_sim(tmp_path, sim_broadcast_private_key=SIM_PRIVATE) as (url, _):
+        reply = ebd_read.parse_ebd((await _post_file(url, signed_package(None))).body)
+    assert reply.response is not None and reply.response.result_code == 1
+    assert reply.signature is not None
+    ebd_sign.verify(reply.signature, reply.ebdb, SIM_PUBLIC)
+    signature = ebd_sign.parse_signature(reply.signature)
+    assert sm2.CryptSM2(private_key="", public_key=SIM_PUBLIC).verify_with_sm3(
+        signature.r_s.hex(), reply.ebdb
+    )
+    assert signature.related_ebd_id == reply.ebd_id
+
+
+ADAPTER_KEYS: dict[str, tuple[dict[str, str], dict[str, str], Outcome, str, str]] = {
+    "both sides keyed": (
+        {**EWB_KEYS, "broadcast_platform_public_key": SIM_PUBLIC},
+        {"broadcast_public_key": EWB_PUBLIC, "sim_broadcast_private_key": SIM_PRIVATE},
+        Outcome.ACCEPTED,
+        "",
+        "",
+    ),
+    "ewb unsigned": (
+        {},
+        {"broadcast_public_key": EWB_PUBLIC},
+        Outcome.PERMANENT,
+        "ebd-4",
+        "set broadcast_private_key",
+    ),
+    "the platform does not sign": (
+        {"broadcast_platform_public_key": SIM_PUBLIC},
+        {},
+        Outcome.RETRYABLE,
+        "ebd-reply",
+        "no EBDS",
+    ),
+    "the platform signs with another key": (
+        {"broadcast_platform_public_key": EWB_PUBLIC},
+        {"sim_broadcast_private_key": SIM_PRIVATE},
+        Outcome.RETRYABLE,
+        "ebd-reply",
+        "does not match",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("ewb_keys", "sim_keys", "outcome", "code", "detail"),
+    ADAPTER_KEYS.values(),
+    ids=ADAPTER_KEYS,
+)
+async def test_the_adapter_and_the_simulator_check_each_other(
+    tmp_path: Path,
+    ewb_keys: dict[str, str],
+    sim_keys: dict[str, str],
+    outcome: Outcome,
+    code: str,
+    detail: str,
+) -> None:
+    async with keyed_sim(tmp_path, **sim_keys) as (url, app):
+        port = urlsplit(url).port
+        sending = load_settings(var_dir=tmp_path, sim_broadcast_port=port, **ewb_keys)
+        batch = Batch("broadcast", (Message(1, ONLINE_VILLAGE, TEXT, TITLE),), GOOD, ("320921",))
+        async with aiohttp.ClientSession() as session:
+            adapter = BroadcastAdapter(broadcast(sending), session, lambda: GOOD.sent)
+            (result,) = await adapter.send(batch)
+    assert (result.outcome, result.code or "") == (outcome, code)
+    assert detail in (result.detail or "")
+    sent = app[PACKAGES][0].package
+    assert sent is not None and (sent.signature is not None) is (
+        "broadcast_private_key" in ewb_keys
+    )

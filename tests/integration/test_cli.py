@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from channels import ebd_sign
 from config.data import cap_validator
 from config.settings import Settings, load_settings
 from tests.integration.cli import ROOT, ewb
@@ -214,3 +216,44 @@ async def test_cap_import_over_http_makes_a_draft_of_the_caller(api: Api, tmp_pa
         "invalid_cap",
         "cap",
     )
+
+
+async def test_broadcast_keygen_prints_a_usable_key_pair(tmp_path: Path) -> None:
+    settings = load_settings(var_dir=tmp_path, database_url="")
+    made = ewb(settings, "broadcast", "keygen", database=False)
+    assert made.returncode == 0, made.stderr
+    keys = tomllib.loads(made.stdout)
+    assert set(keys) == {"broadcast_private_key", "broadcast_public_key", "broadcast_cert_sn"}
+    keyed = load_settings(var_dir=tmp_path, database_url="", **keys)  # the settings take them
+    signer = ebd_sign.Signer(
+        keyed.broadcast_private_key, keyed.broadcast_public_key, keyed.broadcast_cert_sn
+    )
+    ebd_sign.verify(signer.sign(b"<EBD/>", "1", NOW), b"<EBD/>", keyed.broadcast_public_key)
+    again = tomllib.loads(ewb(settings, "broadcast", "keygen", database=False).stdout)
+    assert again["broadcast_private_key"] != keys["broadcast_private_key"]
+
+
+async def test_broadcast_keygen_out_writes_a_private_file_and_never_overwrites(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(var_dir=tmp_path, database_url="")
+    out = tmp_path / "keys.toml"
+    made = ewb(settings, "broadcast", "keygen", "--out", str(out), database=False)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout == "" and "wrote" in made.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    written = out.read_text(encoding="utf-8")
+    assert "broadcast_private_key" in tomllib.loads(written)
+
+    refused = ewb(settings, "broadcast", "keygen", "--out", str(out), database=False)
+    assert refused.returncode == 1
+    assert "exists" in refused.stderr
+    assert out.read_text(encoding="utf-8") == written
+
+    sim = tmp_path / "sim.toml"
+    made = ewb(settings, "broadcast", "keygen", "--simulator", "--out", str(sim), database=False)
+    assert made.returncode == 0, made.stderr
+    pair = tomllib.loads(sim.read_text(encoding="utf-8"))
+    assert set(pair) == {"sim_broadcast_private_key", "broadcast_platform_public_key"}
+    private = pair["sim_broadcast_private_key"]
+    assert ebd_sign.public_key_of(private) == pair["broadcast_platform_public_key"]

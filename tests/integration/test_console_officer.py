@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
-from delivery.fanout import plan_next
+from delivery.fanout import plan_all
 from ewb.services import Services
 from subscribers.officers import Officer
 from subscribers.residents import Resident
@@ -240,7 +240,7 @@ async def test_other_roles_are_refused_every_officer_page_and_action(
 ) -> None:
     await add_people(services)
     warning = await issue_new(api, grade="orange", areas=[TOWN])
-    assert await plan_next(services) is not None
+    assert await plan_all(services)
     wid = warning["id"]
     forecaster = await sign_in(api.client, "forecaster")
     for path in (PAGE, f"{PAGE}/warnings/{wid}"):

@@ -12,7 +12,7 @@ import io
 from datetime import timedelta
 
 from channels.base import Outcome, SendResult
-from delivery.fanout import plan_next
+from delivery.fanout import plan_all
 from ewb.services import Services
 from store.deliveries import Delivery
 from subscribers.residents import Resident
@@ -85,7 +85,7 @@ async def issue_and_record(
     """Issue a red typhoon warning for A, B and C, plan it, then record what happened."""
     ids = await setup(services)
     issued = await issue_new(api, grade="red", areas=[A, B, C])
-    assert await plan_next(services) is not None
+    assert await plan_all(services)
     found = await deliveries_of(services, issued["id"])
     of: dict[str, Delivery] = {}
     for d in found:

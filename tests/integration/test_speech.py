@@ -13,10 +13,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from mutagen.mp3 import MP3
 
-from channels.base import Alert, Batch, Message, Outcome
+from channels.base import Alert, Audio, Batch, Message, Outcome
 from channels.broadcast import BroadcastAdapter
-from channels.speech import SpeechError, SpeechUnavailable, speak
+from channels.speech import SpeechError, SpeechUnavailable, mp3_seconds, speak, spoken
 from config.providers import broadcast
 from config.settings import Settings, load_settings
 from sim.broadcast import PACKAGES, create_app
@@ -84,8 +85,47 @@ async def test_a_failing_espeak_reports_its_stderr(
         await speak(TEXT)
 
 
+async def test_speech_as_mp3_is_mono_and_as_long_as_the_wav(tmp_path: Path) -> None:
+    audio = await spoken(TEXT, tmp_path)
+    assert (audio.format, audio.auxiliary_type) == ("mp3", 2)
+    assert audio.data[:2] in (b"\xff\xf3", b"\xff\xfb", b"\xff\xf2", b"\xff\xfa")  # frame sync
+    info = MP3(io.BytesIO(audio.data)).info
+    assert (info.channels, info.sample_rate, info.bitrate) == (1, 22050, 32000)
+    wav_seconds = wav_facts(await speak(TEXT))[3]
+    assert abs(mp3_seconds(audio.data) - wav_seconds) < 0.2 * wav_seconds
+    assert len(audio.data) < len(await speak(TEXT)) / 5  # 32 kbit/s against 352.8 kbit/s
+
+
+def _files(folder: Path) -> list[Path]:
+    return list(folder.iterdir())
+
+
+async def test_speech_is_cached_per_text_and_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await spoken(TEXT, tmp_path)
+    wav = await spoken(TEXT, tmp_path, "wav")
+    assert (wav.format, wav.auxiliary_type) == ("wav", 3) and wav_facts(wav.data)[0] == 1
+    assert sorted(p.suffix for p in _files(tmp_path)) == [".mp3", ".wav"]  # no .part left
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no espeak-ng: only the cache can answer
+    assert await spoken(TEXT, tmp_path) == first
+    assert await spoken(TEXT, tmp_path, "wav") == wav
+    with pytest.raises(SpeechUnavailable):
+        await spoken(TEXT + "。", tmp_path)  # another text is not in the cache
+
+
+async def test_a_damaged_cache_file_is_spoken_again(tmp_path: Path) -> None:
+    first = await spoken(TEXT, tmp_path)
+    (cached,) = _files(tmp_path)
+    cached.write_bytes(b"RIFF not an mp3 at all")
+    assert await spoken(TEXT, tmp_path) == first
+    assert cached.read_bytes() == first.data
+
+
 @pytest.fixture
-async def spoken(tmp_path: Path) -> AsyncIterator[tuple[Settings, web.Application]]:
+async def platform(tmp_path: Path) -> AsyncIterator[tuple[Settings, web.Application]]:
     """The simulated platform, and settings that turn speech on."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -100,7 +140,7 @@ async def spoken(tmp_path: Path) -> AsyncIterator[tuple[Settings, web.Applicatio
     await runner.cleanup()
 
 
-async def _send(settings: Settings) -> list[Outcome]:
+async def _send(settings: Settings, audio: Audio | None) -> list[Outcome]:
     now = datetime(2026, 7, 28, 8, 0, tzinfo=TZ)
     alert = Alert(1, 1, "11B01", 4, "响水县气象台", "32092141600000", now, now, now + timedelta(1))
     batch = Batch(
@@ -108,35 +148,45 @@ async def _send(settings: Settings) -> list[Outcome]:
         (Message(1, "33209211010050314010000", TEXT, "台风红色预警"),),
         alert,
         ("320921",),
+        audio,
     )
     async with aiohttp.ClientSession() as session:
         results = await BroadcastAdapter(broadcast(settings), session, lambda: now).send(batch)
     return [r.outcome for r in results]
 
 
-async def test_with_tts_the_package_carries_the_spoken_wav(
-    spoken: tuple[Settings, web.Application],
+async def test_the_package_carries_the_spoken_mp3_as_auxiliary_type_2(
+    platform: tuple[Settings, web.Application],
 ) -> None:
-    settings, app = spoken
-    assert await _send(settings) == [Outcome.ACCEPTED]
+    settings, app = platform
+    audio = await spoken(TEXT, settings.var_dir / "speech")
+    assert await _send(settings, audio) == [Outcome.ACCEPTED]
     package = app[PACKAGES][0].package
     assert package is not None and package.ebm is not None
     (aux,) = package.ebm.auxiliaries
+    assert (aux.type, aux.desc) == (2, "EBDR_0001.mp3")
+    received = package.resources[aux.desc]
+    assert received == audio.data and aux.size == len(received)
+    assert mp3_seconds(received) > 1
+
+
+async def test_a_wav_goes_as_auxiliary_type_3(
+    platform: tuple[Settings, web.Application],
+) -> None:
+    settings, app = platform
+    audio = await spoken(TEXT, settings.var_dir / "speech", "wav")
+    assert await _send(settings, audio) == [Outcome.ACCEPTED]
+    (aux,) = app[PACKAGES][0].package.ebm.auxiliaries
     assert (aux.type, aux.desc) == (3, "EBDR_0001.wav")
-    audio = package.resources[aux.desc]
-    assert aux.size == len(audio)
-    channels, rate, _, seconds = wav_facts(audio)
+    channels, rate, _, seconds = wav_facts(app[PACKAGES][0].package.resources[aux.desc])
     assert (channels, rate) == (1, 22050) and seconds > 1
 
 
-async def test_without_espeak_the_text_still_goes_out(
-    spoken: tuple[Settings, web.Application], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_without_audio_the_text_still_goes_out(
+    platform: tuple[Settings, web.Application],
 ) -> None:
-    settings, app = spoken
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-    assert await _send(settings) == [Outcome.ACCEPTED]
+    settings, app = platform
+    assert await _send(settings, None) == [Outcome.ACCEPTED]
     package = app[PACKAGES][0].package
     assert package is not None and package.ebm is not None
     assert package.ebm.auxiliaries == ()

@@ -7,7 +7,9 @@ EBDResponse ResultCode, HTTP failures, unreadable replies, timeouts and dropped 
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
+import tarfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -15,9 +17,10 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from aiohttp import web
+from gmssl import sm2  # type: ignore[import-untyped]
 
-from channels import ebd, ebd_read
-from channels.base import Alert, Batch, Message, Outcome, SendResult
+from channels import ebd, ebd_read, ebd_sign
+from channels.base import Alert, Audio, Batch, Message, Outcome, SendResult
 from channels.broadcast import BroadcastAdapter
 from config.providers import Broadcast
 from tests.support import NOW
@@ -262,7 +265,7 @@ async def test_batch_audio_travels_as_a_wav_auxiliary(
     platform: Platform, session: aiohttp.ClientSession
 ) -> None:
     audio = b"RIFF" + bytes(64)
-    await adapter(platform.url, session).send(batch(audio=audio))
+    await adapter(platform.url, session).send(batch(audio=Audio(audio, "wav")))
     parsed = ebd_read.parse_ebd(platform.received[0][2])
     assert parsed.ebm is not None
     assert parsed.ebm.auxiliaries == (ebd.Auxiliary(3, "EBDR_0001.wav", len(audio)),)
@@ -326,3 +329,158 @@ async def test_an_unexpected_error_never_escapes(
         for i in (100, 101, 102)
     ]
     assert "TypeError" in (results[0].detail or "")
+
+
+# --- SM2 signatures (channels/ebd_sign.py) -------------------------------------------------
+
+EWB_PRIVATE = "1aac66088239867ee9b55e9e45dc87be28f312bedeb8834655364b09c4e46c8f"
+EWB_SIGNER = ebd_sign.Signer(EWB_PRIVATE, cert_sn="0000000033aa")
+# The platform's key starts with 04, which gmssl alone misreads (see ebd_sign).
+PLATFORM_SIGNER = ebd_sign.Signer(
+    "bb87e926f18e43b2488ef5406fa96c29249137918948f6d335b9a326b5157db1"
+)
+STRANGER = ebd_sign.Signer("5" * 64)
+
+
+def keyed_adapter(url: str, session: aiohttp.ClientSession, **keys: str) -> BroadcastAdapter:
+    config = replace(Broadcast(url, "secret", SOURCE, DEST, tts=False, sandbox=False), **keys)
+    return BroadcastAdapter(config, session, lambda: NOW, timeout=5.0)
+
+
+def signed_reply(
+    code: int, signer: ebd_sign.Signer | None, edit: tuple[bytes, bytes] | None = None
+) -> Answer:
+    """A reply signed by `signer`; `edit` changes the EBDB (or, with b"EBDS", the EBDS)."""
+
+    def answer(ebd_id: str) -> web.Response:
+        _, tar = ebd.build_response(
+            source_ebrid=DEST,
+            dest_ebrid=SOURCE,
+            sequence=1,
+            related_ebd_id=ebd_id,
+            result_code=code,
+            result_desc=ebd.RESULT_TEXT[code],
+            created=NOW,
+            signer=signer,
+        )
+        if edit is not None:
+            tar = _edited(tar, *edit)
+        return web.Response(body=tar, content_type="application/x-tar")
+
+    return answer
+
+
+def _edited(tar: bytes, old: bytes, new: bytes) -> bytes:
+    with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as opened:
+        files = {m.name: opened.extractfile(m).read() for m in opened}  # type: ignore[union-attr]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as out:
+        for name, content in files.items():
+            if old == b"EBDS":
+                content = new if name.startswith("EBDS_") else content
+            elif name.startswith("EBDB_"):
+                content = content.replace(old, new)
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            out.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+async def test_with_a_private_key_every_package_is_signed(
+    platform: Platform, session: aiohttp.ClientSession
+) -> None:
+    sender = keyed_adapter(platform.url, session, private_key=EWB_PRIVATE, cert_sn="0000000033aa")
+    results = await sender.send(batch(audio=Audio(b"RIFF" + bytes(64), "wav")))
+    assert {r.outcome for r in results} == {Outcome.ACCEPTED}
+    parsed = ebd_read.parse_ebd(platform.received[0][2])
+    assert parsed.signature is not None
+    signature = ebd_sign.parse_signature(parsed.signature)
+    assert (signature.related_ebd_id, signature.cert_sn) == (parsed.ebd_id, "0000000033aa")
+    # gmssl's own check over the exact EBDB bytes, then ewb's verify.
+    crypt = sm2.CryptSM2(private_key="", public_key=EWB_SIGNER.public_key)
+    assert crypt.verify_with_sm3(signature.r_s.hex(), parsed.ebdb)
+    ebd_sign.verify(parsed.signature, parsed.ebdb, EWB_SIGNER.public_key)
+    assert set(parsed.resources) == {"EBDR_0001.wav"}
+
+
+SIGNED_REPLIES: dict[str, tuple[Answer, Outcome, str | None, str | None]] = {
+    "signed by the platform": (signed_reply(1, PLATFORM_SIGNER), Outcome.ACCEPTED, None, None),
+    "unsigned": (reply(1), Outcome.RETRYABLE, "ebd-reply", "no EBDS"),
+    "signed by another key": (
+        signed_reply(1, STRANGER),
+        Outcome.RETRYABLE,
+        "ebd-reply",
+        "does not match",
+    ),
+    "ResultCode changed after signing": (
+        signed_reply(2, PLATFORM_SIGNER, (b"<ResultCode>2<", b"<ResultCode>1<")),
+        Outcome.RETRYABLE,
+        "ebd-reply",
+        "does not match",
+    ),
+    "signature file unreadable": (
+        signed_reply(1, PLATFORM_SIGNER, (b"EBDS", b"<Signature/>")),
+        Outcome.RETRYABLE,
+        "ebd-reply",
+        "SignatureValue",
+    ),
+    "signed refusal": (signed_reply(3, PLATFORM_SIGNER), Outcome.PERMANENT, "ebd-3", None),
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome", "code", "detail"), SIGNED_REPLIES.values(), ids=SIGNED_REPLIES.keys()
+)
+async def test_with_the_platform_key_only_signed_replies_are_believed(
+    platform: Platform,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    answer: Answer,
+    outcome: Outcome,
+    code: str | None,
+    detail: str | None,
+) -> None:
+    platform.answer = answer
+    checking = keyed_adapter(platform.url, session, platform_public_key=PLATFORM_SIGNER.public_key)
+    results = await checking.send(batch())
+    assert {(r.outcome, r.code) for r in results} == {(outcome, code)}
+    if detail is not None:
+        assert all(detail in (r.detail or "") for r in results)
+    if code == "ebd-reply":
+        assert any(
+            "unreadable reply" in r.message for r in caplog.records if r.levelname == "WARNING"
+        )
+
+
+async def test_without_the_platform_key_a_signature_is_not_checked(
+    platform: Platform, session: aiohttp.ClientSession
+) -> None:
+    platform.answer = signed_reply(1, STRANGER)
+    results = await adapter(platform.url, session).send(batch())
+    assert {r.outcome for r in results} == {Outcome.ACCEPTED}
+
+
+async def test_a_refused_signature_of_a_signed_package_points_at_the_platform_s_key(
+    platform: Platform, session: aiohttp.ClientSession
+) -> None:
+    platform.answer = reply(4, SIGNATURE)
+    results = await keyed_adapter(platform.url, session, private_key=EWB_PRIVATE).send(batch())
+    assert {(r.outcome, r.code) for r in results} == {(Outcome.PERMANENT, "ebd-4")}
+    assert "public key" in (results[0].detail or "")
+    assert "does not sign" not in (results[0].detail or "")
+
+
+@pytest.mark.parametrize(
+    ("keys", "setting"),
+    [
+        ({"private_key": EWB_PRIVATE, "public_key": PLATFORM_SIGNER.public_key}, "private_key"),
+        ({"private_key": "0" * 64}, "private_key"),
+        ({"platform_public_key": "1" * 128}, "broadcast_platform_public_key"),
+    ],
+    ids=["pair mismatch", "zero key", "off the curve"],
+)
+def test_unusable_keys_stop_the_adapter_naming_the_setting(
+    keys: dict[str, str], setting: str
+) -> None:
+    with pytest.raises(ebd_sign.BadKey, match=setting):
+        keyed_adapter("http://127.0.0.1:1/ebd", None, **keys)  # type: ignore[arg-type]

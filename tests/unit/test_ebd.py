@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lxml import etree
 
-from channels import ebd, ebd_read
-from channels.base import Alert
+from channels import ebd, ebd_read, ebd_sign
+from channels.base import Alert, Audio
 from channels.broadcast import ack_signature, ack_signature_valid
 from sim.broadcast import load_terminals
 from tests.support import TZ
@@ -140,14 +140,14 @@ def test_built_package_is_the_example_without_its_mp3() -> None:
     name, tar = example_build()
     files = members(tar)
     assert name == f"EBDT_{EXAMPLE_ID}.tar"
-    assert list(files) == [f"EBDB_{EXAMPLE_ID}.xml"]  # no EBDS: signing is out of scope
+    assert list(files) == [f"EBDB_{EXAMPLE_ID}.xml"]  # no EBDS without a signer
     xml = files[f"EBDB_{EXAMPLE_ID}.xml"]
     assert xml.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<EBD>')
     assert canonical(xml) == canonical(EXAMPLE_EBM.encode(), drop="Auxiliary")
 
 
 def test_built_package_is_flat_and_uncompressed() -> None:
-    _, tar = example_build(audio=b"RIFF....WAVE")
+    _, tar = example_build(audio=Audio(b"RIFF....WAVE", "wav"))
     with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as opened:
         infos = opened.getmembers()
     assert [i.name for i in infos] == [f"EBDB_{EXAMPLE_ID}.xml", "EBDR_0001.wav"]
@@ -174,7 +174,7 @@ def test_example_package_parses() -> None:
 
 def test_round_trip_with_audio() -> None:
     audio = b"RIFF" + bytes(1000)
-    parsed = ebd_read.parse_ebd(example_build(audio=audio)[1])
+    parsed = ebd_read.parse_ebd(example_build(audio=Audio(audio, "wav"))[1])
     assert parsed.ebm is not None
     assert parsed.ebm.auxiliaries == (ebd.Auxiliary(ebd.AUXILIARY_WAV, "EBDR_0001.wav", 1004),)
     assert ebd.AUXILIARY_WAV == 3
@@ -239,13 +239,56 @@ def test_msg_type(cancel: bool, exercise: bool, msg_type: int) -> None:
 
 
 def test_area_codes_are_twelve_digits_comma_joined_once_each() -> None:
-    areas = ["320921", "320921101", "320921101001", "320921101"]
+    areas = ["320921107001", "320921101", "320921101001", "320921101", "320921100001"]
     _, tar = example_build(areas=areas)
     xml = etree.fromstring(members(tar)[f"EBDB_{EXAMPLE_ID}.xml"])
-    assert xml.findtext("EBM/MsgContent/AreaCode") == "320921000000,320921101000,320921101001"
+    # 320921101001 lies in the listed township 320921101: listed again it would play twice.
+    assert xml.findtext("EBM/MsgContent/AreaCode") == "320921100001,320921101000,320921107001"
     parsed = ebd_read.parse_ebd(tar)
     assert parsed.ebm is not None
-    assert parsed.ebm.area_codes == ("320921000000", "320921101000", "320921101001")
+    assert parsed.ebm.area_codes == ("320921100001", "320921101000", "320921107001")
+
+
+@pytest.mark.parametrize(
+    ("codes", "kept"),
+    [
+        (["320921000000", "320921101000", "320921101001"], ["320921000000"]),
+        (["320921101001", "320921101000"], ["320921101000"]),
+        (["320921101001", "320921101001", "320921102001"], ["320921101001", "320921102001"]),
+        (["320921101000", "320921110000"], ["320921101000", "320921110000"]),
+        (["320921101001"], ["320921101001"]),
+    ],
+)
+def test_covering_keeps_each_area_once_and_none_a_listed_one_covers(
+    codes: list[str], kept: list[str]
+) -> None:
+    assert ebd.covering(codes) == kept
+
+
+@pytest.mark.parametrize("drill", [3, 4, 5])
+def test_an_exercise_is_the_drill_asked_for_and_its_cancel_a_cancel(drill: int) -> None:
+    exercise = replace(ALERT, exercise=True)
+    assert ebd.msg_type(exercise, drill) == drill
+    assert ebd.msg_type(replace(exercise, cancel=True), drill) == ebd.MSG_CANCEL
+    assert ebd.msg_type(ALERT, drill) == ebd.MSG_ACTUAL
+
+
+def test_a_drill_type_outside_3_to_5_is_refused() -> None:
+    with pytest.raises(ValueError, match="drill MsgType 1"):
+        ebd.msg_type(replace(ALERT, exercise=True), 1)
+
+
+def test_a_re_used_ebmid_is_the_package_s_own() -> None:
+    original = SOURCE + "202507140001"
+    parsed = ebd_read.parse_ebd(
+        example_build(
+            alert=replace(ALERT, cancel=True, sequence=2),
+            related_ebm_id=original,
+            own_ebm_id=original,
+        )[1]
+    )
+    assert parsed.ebm is not None
+    assert (parsed.ebm.ebm_id, parsed.ebm.related_ebm_id) == (original, original)
 
 
 @pytest.mark.parametrize(
@@ -471,3 +514,68 @@ def test_sample_terminals_load_with_the_area_their_endpoint_encodes() -> None:
     assert all(area == endpoint[1:13] for endpoint, area, _ in terminals)
     assert ("33209211010000314020000", "320921101000", True) in terminals  # 320921101E02
     assert ("33209211010050314020000", "320921101005", False) in terminals
+
+
+# --- signed packages (channels/ebd_sign.py) ------------------------------------------------
+
+SIGNER_PRIVATE = "1aac66088239867ee9b55e9e45dc87be28f312bedeb8834655364b09c4e46c8f"
+
+
+def test_a_signed_package_holds_ebdb_then_ebds_then_the_audio() -> None:
+    signer = ebd_sign.Signer(SIGNER_PRIVATE, cert_sn="0000000033aa")
+    audio = b"RIFF" + bytes(100)
+    _, tar = example_build(audio=Audio(audio, "wav"), signer=signer)
+    with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as opened:
+        names = opened.getnames()
+    assert names == [f"EBDB_{EXAMPLE_ID}.xml", f"EBDS_EBDB_{EXAMPLE_ID}.xml", "EBDR_0001.wav"]
+    files = members(tar)
+    parsed = ebd_read.parse_ebd(tar)
+    assert parsed.ebdb == files[f"EBDB_{EXAMPLE_ID}.xml"]  # the exact bytes that were signed
+    assert parsed.signature == files[f"EBDS_EBDB_{EXAMPLE_ID}.xml"]
+    assert parsed.resources == {"EBDR_0001.wav": audio}  # the EBDS is not a resource
+    ebd_sign.verify(parsed.signature, parsed.ebdb, signer.public_key)
+    assert ebd_sign.parse_signature(parsed.signature).related_ebd_id == EXAMPLE_ID
+    # Unsigned, the package is what it was before signing existed.
+    unsigned = members(example_build(audio=Audio(audio, "wav"))[1])
+    assert unsigned[f"EBDB_{EXAMPLE_ID}.xml"] == parsed.ebdb
+
+
+def test_a_signed_response_verifies_and_an_edited_one_does_not() -> None:
+    signer = ebd_sign.Signer(SIGNER_PRIVATE)
+    _, built = ebd.build_response(
+        source_ebrid=DEST,
+        dest_ebrid=SOURCE,
+        sequence=3,
+        related_ebd_id=EXAMPLE_ID,
+        result_code=1,
+        result_desc="接收解析及数据校验成功",
+        created=SENT,
+        signer=signer,
+    )
+    parsed = ebd_read.parse_ebd(built)
+    ebd_sign.verify(parsed.signature, parsed.ebdb, signer.public_key)
+    edited = parsed.ebdb.replace(b"<ResultCode>1<", b"<ResultCode>4<")
+    with pytest.raises(ebd_sign.SignatureInvalid):
+        ebd_sign.verify(parsed.signature, edited, signer.public_key)
+
+
+def test_parsed_packages_keep_their_ebdb_bytes_and_signature() -> None:
+    parsed = ebd_read.parse_ebd(example_tar())
+    assert parsed.ebdb == EXAMPLE_EBM.encode()
+    assert parsed.signature == b"<Signature/>"
+    unsigned = ebd_read.parse_ebd(example_build()[1])
+    assert unsigned.signature is None and unsigned.ebdb.startswith(b"<?xml")
+    assert "Signature" not in repr(parsed) and "EBDVersion" not in repr(parsed)
+
+
+def test_a_signature_under_the_2016_name_is_found_and_set_aside() -> None:
+    package = tar_of(
+        {
+            f"EBDB_{EXAMPLE_ID}.xml": EXAMPLE_EBM.encode(),
+            f"EBDS_{EXAMPLE_ID}.xml": b"<Signature>2016</Signature>",
+            "EBDR_0001.mp3": bytes(204286),
+        }
+    )
+    parsed = ebd_read.parse_ebd(package)
+    assert parsed.signature == b"<Signature>2016</Signature>"
+    assert set(parsed.resources) == {"EBDR_0001.mp3"}

@@ -1,0 +1,149 @@
+"""Loudspeakers first: during a slow county-wide SMS fan-out, an urgent warning's and an
+all-clear's EBD packages leave within 2 s of their issue, and the resident batches that
+yield their slots send nobody twice and lose nobody (counted at the simulators)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from channels.ebd import MSG_ACTUAL, MSG_CANCEL
+from sim import twilio
+from sim.broadcast import PACKAGES
+from tests.integration.cluster import cluster, real_time_body
+from tests.integration.conftest import Api, FakeClock
+from tests.integration.engine import engine
+from tests.integration.lanes import (
+    approved,
+    approved_cancel,
+    is_resident,
+    issue,
+    package_after,
+    sms_per_phone,
+    sms_sent,
+    sms_with,
+    store_sms_residents,
+)
+from tests.integration.test_fanout import COUNTY, add_relays
+
+RESIDENTS = 20_000
+LATENCY_MS = 200  # every SMS request waits this long at the provider
+SLOW = {"batch_size": 300, "claim_chunk": 50}
+ONE_WORKER_BOUND = 3.5  # seconds; embedded, the urgent lanes have slots of their own: 2 s
+BLUE, RED, ALL_CLEAR = "暴雨蓝色", "台风红色", "解除"
+
+
+def _residents_once(sms: Any, marker: str) -> None:
+    counts = sms_per_phone(sms, marker)
+    phones = {p for p in counts if is_resident(p)}
+    assert len(phones) == RESIDENTS, f"{RESIDENTS - len(phones)} residents never got {marker}"
+    assert max(counts[p] for p in phones) == 1, "a resident got the same warning twice"
+
+
+def _red_and_all_clear_once(sms: Any) -> None:
+    red = _per_phone(sms, lambda body: RED in body and ALL_CLEAR not in body)
+    cleared = _per_phone(sms, lambda body: ALL_CLEAR in body)
+    assert red and max(red.values()) == 1, "a resident got the red warning twice"
+    assert cleared and max(cleared.values()) == 1, "a resident got the all-clear twice"
+    assert set(cleared) <= set(red), "an all-clear reached someone never sent the red warning"
+
+
+def _per_phone(sms: Any, which: Any) -> Counter[str]:
+    """How many accepted SMS whose text `which` picks each phone received."""
+    return Counter(m.to for m in sms[twilio.SENT] if m.answer == 201 and which(m.body))
+
+
+async def _urgent_during_fanout(
+    api: Api, sims: dict[str, Any], wake: Any, **times: Any
+) -> dict[str, float]:
+    """Blue county-wide SMS fan-out slowed down; then a red warning and its all-clear."""
+    sms, loudspeakers = sims["twilio"], sims["broadcast"]
+    sms[twilio.FAULTS].latency_ms = LATENCY_MS
+    blue = await approved(api, grade="blue", hazard="rainstorm", areas=COUNTY, **times)
+    await issue(api, blue["id"])
+    wake()
+    await sms_sent(sms, 300)  # the fan-out holds every resident slot
+    red = await approved(api, grade="red", areas=COUNTY, **times)
+    seen = len(loudspeakers[PACKAGES])
+    issued = await issue(api, red["id"])
+    wake()
+    red_package = await package_after(loudspeakers, seen, MSG_ACTUAL, 10) - issued
+    await sms_with(sms, RED)  # the blue batches yield: red residents hear it first
+    await approved_cancel(api, red["id"])
+    seen = len(loudspeakers[PACKAGES])
+    issued = await issue(api, red["id"])
+    wake()
+    cancel_package = await package_after(loudspeakers, seen, MSG_CANCEL, 10) - issued
+    sms[twilio.FAULTS].latency_ms = 0  # let the rest go quickly
+    return {"red": red_package, "all_clear": cancel_package}
+
+
+async def test_loudspeakers_go_first_during_a_fanout_embedded(
+    api: Api,
+    settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    async with engine(settings, clock, runner_batches=4, preempt_grace_seconds=0, **SLOW) as e:
+        await store_sms_residents(e.services, RESIDENTS)
+        await add_relays(e.services)
+        running = asyncio.create_task(e.runner.run())
+        try:
+            waits = await _urgent_during_fanout(api, e.sims, e.runner.wake)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        await e.runner.drain()
+        assert waits["red"] <= 2.0, waits
+        assert waits["all_clear"] <= 2.0, waits
+        sms = e.sims["twilio"]
+        _residents_once(sms, BLUE)
+        _red_and_all_clear_once(sms)
+        sent = [m.body for m in sms[twilio.SENT] if m.answer == 201]
+        last_blue = max(i for i, body in enumerate(sent) if BLUE in body)
+        first_red = min(
+            i for i, body in enumerate(sent) if RED in body and "灾害信息员" not in body
+        )
+        assert first_red < last_blue  # the blue batches yielded to the red residents
+
+
+async def test_loudspeakers_go_first_during_a_fanout_on_one_worker(settings) -> None:  # type: ignore[no-untyped-def]
+    async with cluster(settings, preempt_grace_seconds=0, **SLOW) as c:
+        await store_sms_residents(c.services, RESIDENTS)
+        await add_relays(c.services)
+        await c.start("worker", "w1")
+        await c.start("scheduler", "s1")
+        waits = await _urgent_during_fanout(c.api, c.sims, lambda: None, **real_time_body())
+        deadline = time.monotonic() + 240
+        while sum(1 for m in c.sims["twilio"][twilio.SENT] if m.answer == 201) < RESIDENTS:
+            assert time.monotonic() < deadline, c.log("w1")[-3000:]
+            await asyncio.sleep(0.5)
+        await _settled(c)
+        # One solo worker shares its one process between the lanes: it yields between
+        # chunks, so the urgent package waits for the chunks in flight (2 × 50 SMS at the
+        # 50/s limit, about 2 s) and the planning, never for a resident batch (6 s).
+        assert waits["red"] <= ONE_WORKER_BOUND, (waits, c.log("w1")[-3000:])
+        assert waits["all_clear"] <= ONE_WORKER_BOUND, (waits, c.log("w1")[-3000:])
+        _residents_once(c.sims["twilio"], BLUE)
+        _red_and_all_clear_once(c.sims["twilio"])
+        assert "yields its slot" in c.log("w1")
+
+
+async def _settled(c: Any) -> None:
+    """Until nothing is pending or being sent (every warning's fan-out is done)."""
+    from sqlalchemy import func, select
+
+    from store import tables
+
+    query = select(func.count()).where(tables.deliveries.c.state.in_(("pending", "sending")))
+    for _ in range(600):
+        async with c.services.store.read() as tx:
+            if not (await tx.conn.execute(query)).scalar_one():
+                return
+        await asyncio.sleep(0.5)
+    pytest.fail("deliveries still pending after 5 minutes")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -115,6 +116,13 @@ class Signer:
             signed: str | None = crypt.sign_with_sm3(message, nonce)
             if signed is not None:
                 return bytes.fromhex(signed)
+
+
+@functools.cache
+def signer_for(private_key: str, public_key: str = "", cert_sn: str = "") -> Signer | None:
+    """The signer of these settings, made once (deriving the public key takes a while);
+    None for an empty private key."""
+    return Signer(private_key, public_key, cert_sn) if private_key else None
 
 
 def verify(ebds: bytes | None, ebdb: bytes, public_key: str) -> None:

@@ -33,7 +33,8 @@ async def run_batch(
     chunks are sent at once, so that storing one chunk's results overlaps the next one's
     sending. With a `lease` (the distributed mode) every chunk renews the hold and stops
     if another worker took over. A resident batch yields its slot between chunks when more
-    urgent work has waited `preempt_grace_seconds` (lanes.py); a loudspeaker batch is one
+    urgent work has waited `preempt_grace_seconds` (lanes.py): the chunk being sent finishes,
+    a chunk still waiting for its provider's pace goes back unsent; a loudspeaker batch is one
     package, so it is claimed whole. Returns "done", "cancelled", "lost" or "yielded".
     """
     settings = services.settings
@@ -52,13 +53,16 @@ async def run_batch(
             resumed,
         )
     in_flight: set[asyncio.Task[list[SendResult]]] = set()
+    stop = asyncio.Event()  # set when the batch yields: chunks still waiting stay unsent
     try:
         while True:
             outcome = await _next_chunk(services, batch, lease, size)
             if isinstance(outcome, str):
                 break
             in_flight.add(
-                asyncio.create_task(send_claimed(services, adapters, outcome, limiter, renderer))
+                asyncio.create_task(
+                    send_claimed(services, adapters, outcome, limiter, renderer, stop)
+                )
             )
             if len(in_flight) >= settings.chunks_in_flight:
                 finished, in_flight = await asyncio.wait(
@@ -66,6 +70,8 @@ async def run_batch(
                 )
                 for task in finished:
                     task.result()  # a chunk that failed fails the batch
+        if outcome == "yielded":
+            stop.set()
         while in_flight:
             finished, in_flight = await asyncio.wait(in_flight)
             for task in finished:

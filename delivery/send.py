@@ -126,10 +126,13 @@ async def send_claimed(
     delivery_ids: list[int],
     limiter: Limiter | None = None,
     renderer: Renderer | None = None,
+    stop: asyncio.Event | None = None,
 ) -> list[SendResult]:
     """Send deliveries already marked `sending`: render each kind of message once, one
     adapter batch per channel, results (retries, fallbacks) stored per batch. A batch
-    passes the same `renderer` for all its chunks (what it rendered, it renders once)."""
+    passes the same `renderer` for all its chunks (what it rendered, it renders once).
+    When `stop` is set while a channel waits for its pace (its batch yields to urgent
+    work), that channel's deliveries go back to pending unsent."""
     if not delivery_ids:
         return []
     now = services.clock()
@@ -154,8 +157,11 @@ async def send_claimed(
     by_id = {d.id: d for d in rows}
 
     async def send(key: Key, batch: Batch) -> list[SendResult]:
-        if limiter is not None:
-            await limiter.acquire(batch.channel, len(batch.messages))
+        if limiter is not None and not await _paced(limiter, batch, stop):
+            ids = [m.delivery_id for m in batch.messages]
+            async with services.store.write() as tx:
+                await tx.batches.unclaim(ids, services.clock())
+            return []
         sent = await adapters[batch.channel].send(batch)
         note = speech[key].note if key in speech else None
         if note:  # the package went out text-only: say so in each delivery's `sent` event
@@ -169,6 +175,24 @@ async def send_claimed(
     # The channels side by side: each provider at its own pace and concurrency.
     sent = await asyncio.gather(*(send(key, batch) for key, batch in batches))
     return [result for results in sent for result in results]
+
+
+async def _paced(limiter: Limiter, batch: Batch, stop: asyncio.Event | None) -> bool:
+    """Wait for the channel's pace; False if `stop` is set first (nothing is sent then)."""
+    pacing = asyncio.ensure_future(limiter.acquire(batch.channel, len(batch.messages)))
+    if stop is None:
+        await pacing
+        return True
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({pacing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (pacing, stopping):
+            task.cancel()
+    if pacing in done:
+        pacing.result()
+        return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -403,6 +403,16 @@ class BatchRepository:
         )
         return batches.rowcount, sending.rowcount
 
+    async def unclaim(self, delivery_ids: list[int], now: datetime) -> int:
+        """Deliveries claimed but not sent after all (their batch yielded first): pending in
+        their batch again, as if never claimed."""
+        result = await self.conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(delivery_ids), deliveries.c.state == "sending")
+            .values(state="pending", next_attempt_at=None, updated_at=now)
+        )
+        return result.rowcount
+
     async def release(self, delivery_ids: list[int], when: datetime) -> None:
         """Deliveries claimed by work that failed before sending: back to pending, due then."""
         await self.conn.execute(

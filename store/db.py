@@ -17,6 +17,7 @@ from store.dialect import insert_for
 from store.engine import WRITE
 from store.fanout import FanoutRepository
 from store.outbox import OutboxRepository
+from store.platform import PlatformRepository
 from store.progress import ProgressRepository
 from store.reach import ReachRepository
 from store.recipients import RecipientRepository
@@ -42,6 +43,7 @@ class Tx:
         self.fanout = FanoutRepository(conn)
         self.deliveries = DeliveryRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.platform = PlatformRepository(conn)
         self.progress = ProgressRepository(conn)
         self.reach = ReachRepository(conn)
         self.timers = TimerRepository(conn)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -429,4 +430,19 @@ login_throttle = Table(
     Column("first_failure_at", UTCDateTime, nullable=False),
     Column("blocked_until", UTCDateTime),
     PrimaryKeyConstraint("username", "address"),
+)
+
+# What the broadcast platform reported about an EBM (EBMStateResponse), newest last: the
+# state, and the coverage rate and areas when it gave them.
+broadcast_states = Table(
+    "broadcast_states",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ebm_id", String(35), nullable=False, index=True),
+    Column("code", Integer, nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("coverage_rate", Float),
+    Column("coverage_areas", String(2000), nullable=False),
+    Column("reported_at", UTCDateTime),
+    Column("received_at", UTCDateTime, nullable=False),
 )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.dialect import insert_for
@@ -51,6 +51,20 @@ class TerminalRepository:
         )
         await self.conn.execute(statement)
         return len(values)
+
+    async def set_status(self, by_endpoint: Mapping[str, str], now: datetime) -> list[str]:
+        """The platform's word on terminals (endpoint id → online/offline); the ids of the
+        terminals it named that ewb knows, heard from at `now`."""
+        known = []
+        for endpoint, status in by_endpoint.items():
+            result = await self.conn.execute(
+                update(terminals)
+                .where(terminals.c.endpoint_id == endpoint)
+                .values(status=status, last_heartbeat_at=now)
+                .returning(terminals.c.id)
+            )
+            known.extend(row.id for row in result)
+        return known
 
     async def under(self, scope: Iterable[str]) -> list[TerminalView]:
         """Terminals in or under the given areas, by id."""

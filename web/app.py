@@ -30,6 +30,7 @@ from web import (
     residents_api,
     warnings_api,
     webhooks_broadcast,
+    webhooks_platform,
     webhooks_twilio,
 )
 from web.errors import error_middleware
@@ -65,6 +66,7 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         acks_api,
         webhooks_twilio,
         webhooks_broadcast,
+        webhooks_platform,
         ack_page,
         public_api,
         console_signin,

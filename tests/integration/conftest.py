@@ -147,6 +147,7 @@ async def _reset(url: str) -> None:
             tables.outbox,
             tables.sequences,
             tables.login_throttle,
+            tables.broadcast_states,
         ):
             await conn.execute(delete(table))
         await conn.execute(update(tables.audit_head).values(seq=0, hash=GENESIS))

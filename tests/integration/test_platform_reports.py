@@ -1,0 +1,193 @@
+"""The platform's own packages to ewb, posted as the platform posts them: state reports
+decide playback, terminal states set the terminals' status, bad packages are refused with
+the platform's ResultCodes and audited, and nothing of them is applied."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from channels import ebd_read, ebd_sign, ebd_state
+from channels.ebd_state import ResourceState
+from sim.broadcast import PACKAGES
+from store import tables
+from subscribers.terminals import Terminal
+from tests.integration.conftest import Api, FakeClock
+from tests.integration.engine import Engine, engine
+from tests.integration.flows import issue_new, ok
+from tests.integration.test_fanout import add_relays
+
+TOWN = "320921100"
+T1, T4 = "33209211000010314010000", "33209211000000314010000"  # village and town terminals
+PLATFORM_PRIVATE, PLATFORM_PUBLIC = ebd_sign.keygen()
+EWB_PRIVATE, EWB_PUBLIC = ebd_sign.keygen()
+PLATFORM_EBRID = "43209210000000103010101"
+EWB_EBRID = "43209210000000102010101"
+KEYS = {  # both sides sign: ewb (checked by the simulator) and the platform (the simulator)
+    "broadcast_platform_public_key": PLATFORM_PUBLIC,
+    "broadcast_private_key": EWB_PRIVATE,
+    "broadcast_public_key": EWB_PUBLIC,
+    "sim_broadcast_private_key": PLATFORM_PRIVATE,
+}
+
+
+async def _issued(api: Api, e: Engine) -> tuple[int, str]:
+    """A red warning for the town played by T1 (village) and T4 (town); its EBMID."""
+    await add_relays(e.services)
+    async with e.services.store.write() as tx:
+        await tx.terminals.upsert([Terminal("T4", "响水镇大喇叭", TOWN, T4, None, "online")])
+    red = await issue_new(api, grade="red", areas=[TOWN])
+    await e.runner.drain()
+    (package,) = e.sims["broadcast"][PACKAGES]
+    assert package.package is not None and package.package.ebm is not None
+    return red["id"], package.package.ebm.ebm_id
+
+
+def _state(ebm_id: str, code: int, signer: Any, **extra: Any) -> bytes:
+    return ebd_state.build_state_response(
+        ebm_id=ebm_id,
+        code=code,
+        source_ebrid=PLATFORM_EBRID,
+        dest_ebrid=EWB_EBRID,
+        sequence=11,
+        created=extra.pop("created"),
+        signer=signer,
+        **extra,
+    )[1]
+
+
+async def _post(e: Engine, tar: bytes, *, bare: bool = False) -> ebd_read.Ebd:
+    """Post as the platform does; the EBDResponse it got back (checked signed by ewb)."""
+    url = f"{e.settings.public_base_url}/webhooks/broadcast/ebd"
+    async with aiohttp.ClientSession() as session:
+        if bare:
+            reply = await session.post(url, data=tar)
+        else:
+            form = aiohttp.FormData()
+            form.add_field("file", tar, filename="EBDT_x.tar", content_type="application/x-tar")
+            reply = await session.post(url, data=form)
+        assert reply.status == 200 and reply.content_type == "application/x-tar"
+        answer = ebd_read.parse_ebd(await reply.read())
+    ebd_sign.verify(answer.signature, answer.ebdb, EWB_PUBLIC)
+    assert answer.response is not None
+    return answer
+
+
+async def _events(e: Engine, warning_id: int) -> dict[str, list[tuple[str, str | None]]]:
+    """terminal endpoint → its loudspeaker delivery's (event, provider code) after `sent`."""
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    async with e.services.store.read() as tx:
+        for d in await e.deliveries(warning_id):
+            if d.channel == "broadcast":
+                events = await tx.deliveries.events(d.id)
+                found[d.address] = [
+                    (x.event, x.provider_code) for x in events if x.event not in ("queued", "sent")
+                ]
+    return found
+
+
+async def _refusals(e: Engine) -> list[dict[str, Any]]:
+    async with e.services.store.read() as tx:
+        rows = await tx.conn.execute(
+            select(tables.audit_log).where(tables.audit_log.c.action == "broadcast.refused")
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+async def test_a_state_report_decides_playback_terminal_by_terminal(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(settings, clock, **KEYS) as e:
+        wid, ebm_id = await _issued(api, e)
+        signer = ebd_sign.Signer(PLATFORM_PRIVATE)
+        report = _state(
+            ebm_id,
+            ebd_state.FAILED,
+            signer,
+            created=clock.now + timedelta(seconds=30),
+            coverage_rate=0.5,
+            coverage_areas=["320921100000"],
+            resources=[ResourceState(T1, ebd_state.PLAYED), ResourceState(T4, None)],
+        )
+        answer = await _post(e, report)
+        assert answer.response.result_code == 1  # type: ignore[union-attr]
+        events = await _events(e, wid)
+        assert events[T1] == [("played", "ebm-state-3")]
+        assert events[T4] == [("failed", "playback-failed")]  # the EBM's state holds for it
+        await _post(e, report)  # the same report again changes nothing
+        assert await _events(e, wid) == events
+        async with e.services.store.read() as tx:
+            (first, again) = await tx.platform.states(ebm_id)
+        assert (first.code, first.coverage_rate, first.coverage_areas) == (
+            4,
+            0.5,
+            ("320921100000",),
+        )
+        assert again.code == 4
+        coverage = await ok(api.get(f"/warnings/{wid}/coverage"))
+        assert coverage["county"]["terminals_played"] == 1  # T1's village has its credit
+
+
+async def test_unsigned_or_malformed_packages_are_refused_and_audited(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(settings, clock, **KEYS) as e:
+        wid, ebm_id = await _issued(api, e)
+        unsigned = _state(ebm_id, ebd_state.PLAYED, None, created=clock.now)
+        stranger = _state(ebm_id, ebd_state.PLAYED, ebd_sign.Signer(EWB_PRIVATE), created=clock.now)
+        answers = [
+            await _post(e, unsigned),
+            await _post(e, stranger),
+            await _post(e, b"not a tar at all", bare=True),
+            await _post(e, b"--x\r\nbroken", bare=False),
+        ]
+        assert [a.response.result_code for a in answers] == [4, 4, 2, 2]  # type: ignore[union-attr]
+        assert all(not moves for moves in (await _events(e, wid)).values())  # nothing applied
+        async with e.services.store.read() as tx:
+            assert await tx.platform.states(ebm_id) == []
+        refusals = await _refusals(e)
+        assert [r["details"]["result_code"] for r in refusals] == [4, 4, 2, 2]
+        assert all(r["actor"] == "platform" and r["outcome"] == "refused" for r in refusals)
+
+
+async def test_terminal_states_set_online_and_offline(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(settings, clock, **KEYS) as e:
+        await _issued(api, e)
+        _, tar = ebd_state.build_device_states(
+            states=[(T1, ebd_state.FAULT), (T4, ebd_state.RUNNING), ("3" * 23, ebd_state.OFF)],
+            source_ebrid=PLATFORM_EBRID,
+            dest_ebrid=EWB_EBRID,
+            sequence=12,
+            created=clock.now,
+            signer=ebd_sign.Signer(PLATFORM_PRIVATE),
+        )
+        assert (await _post(e, tar)).response.result_code == 1  # type: ignore[union-attr]
+        async with e.services.store.read() as tx:
+            rows = await tx.conn.execute(select(tables.terminals.c.id, tables.terminals.c.status))
+            status = dict(rows.all())
+        assert (status["T1"], status["T4"]) == ("offline", "online")
+
+
+async def test_an_unsigned_heartbeat_is_answered_though_the_platform_key_is_set(
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(settings, clock, **KEYS) as e:
+        _, tar = ebd_state.build_connection_check(
+            source_ebrid=PLATFORM_EBRID, dest_ebrid=EWB_EBRID, created=clock.now
+        )
+        answer = await _post(e, tar)
+        assert answer.response.result_code == 1  # type: ignore[union-attr]
+        assert answer.related_ebd_id == f"01{PLATFORM_EBRID}" + "0" * 16
+        assert await _refusals(e) == []

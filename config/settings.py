@@ -82,7 +82,11 @@ class Settings(BaseSettings):
     broadcast_platform_public_key: str = Field(pattern=r"^([0-9a-fA-F]{128})?$")
     broadcast_drill_msg_type: int = Field(ge=3, le=5)
     broadcast_cancel_ebmid: str = Field(pattern=r"^(new|original)$")
+    broadcast_state_poll_seconds: float = Field(gt=0)
+    broadcast_heartbeat_seconds: float = Field(gt=0)
     sim_broadcast_private_key: str = Field(pattern=r"^([0-9a-fA-F]{64})?$")
+    sim_broadcast_fail_share: float = Field(ge=0, le=1)
+    sim_terminal_offline_share: float = Field(ge=0, le=1)
     sim_host: str
     sim_twilio_port: int = Field(ge=1, le=65535)
     sim_wechat_port: int = Field(ge=1, le=65535)

@@ -8,19 +8,32 @@
   States 0–2 are progress and only kept.
 - An EBRDTState report sets each named terminal's status: running, recovered or
   broadcasting is `online`, off or fault is `offline`.
+
+Two timers keep ewb hearing the platform (delivery/scheduler.py runs them): every
+`broadcast_state_poll_seconds` an EBMStateRequest for each EBM accepted at least that long
+ago (within the last day) whose playback no report has settled; every
+`broadcast_heartbeat_seconds` a ConnectionCheck. `MISSED_ALERT` beats in a row without an
+answer put an alert on the live page. While the platform is down its deliveries stay
+unconfirmed: no report, no broadcast credit.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from channels.broadcast_link import PlatformLink
 from channels.ebd_state import FAILED, PLAYED, BroadcastState, DeviceState
+from ewb.services import Services
 from store.db import Tx
 from store.deliveries import Delivery
-from store.platform import StateRow
+from store.platform import Link, StateRow
 
 log = logging.getLogger("ewb.delivery.platform")
+
+MISSED_ALERT = 3  # heartbeats in a row without an answer: the platform is down
+POLL_BATCH = 100  # state requests per round at most
+POLL_WINDOW = timedelta(days=1)  # older EBMs are not asked about any more
 
 
 async def record_state(tx: Tx, state: BroadcastState, now: datetime) -> dict[str, int]:
@@ -63,3 +76,38 @@ async def record_devices(tx: Tx, states: list[DeviceState], now: datetime) -> li
     """Terminal statuses from the platform; the ids of the terminals ewb knows."""
     by_endpoint = {s.ebrid: "online" if s.online else "offline" for s in states}
     return await tx.terminals.set_status(by_endpoint, now)
+
+
+async def poll_states(services: Services, link: PlatformLink) -> int:
+    """Ask for the state of every EBM still unconfirmed after the poll interval; how many
+    requests the platform took (its answer comes as a report to the ebd webhook)."""
+    now = services.clock()
+    waited = timedelta(seconds=services.settings.broadcast_state_poll_seconds)
+    async with services.store.read() as tx:
+        ebms = await tx.platform.unconfirmed(now - waited, now - POLL_WINDOW, POLL_BATCH)
+    taken = 0
+    for ebm_id in ebms:
+        async with services.store.write() as tx:
+            sequence = await tx.next_sequence("ebd")
+        code = await link.ask_state(ebm_id, sequence)
+        if code == 1:
+            taken += 1
+        else:
+            log.warning("state request for EBM %s not taken (ResultCode %s)", ebm_id, code)
+    return taken
+
+
+async def heartbeat(services: Services, link: PlatformLink) -> Link:
+    """One ConnectionCheck; the link to the platform after it."""
+    answered = await link.heartbeat() == 1
+    async with services.store.write() as tx:
+        state = await tx.platform.beat(services.clock(), answered)
+    if state.missed == MISSED_ALERT:
+        log.error(
+            "the broadcast platform has not answered %d heartbeats (last answer %s)",
+            state.missed,
+            state.last_answer_at,
+        )
+    elif answered and state.missed == 0:
+        log.debug("platform heartbeat answered")
+    return state

@@ -22,7 +22,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 from redis.exceptions import LockError
 
+from channels.broadcast_link import PlatformLink
 from config.settings import Settings
+from delivery import platform
 from delivery.dispatch import Queue, sweep
 from delivery.fanout import priority
 from ewb.services import Services
@@ -226,8 +228,14 @@ def _every(
     scheduler.add_job(run, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
 
 
-def build(services: Services, waker: Waker, queue: Queue | None = None) -> AsyncIOScheduler:
-    """The timers of one process; with a `queue` (distributed mode) also the sweep."""
+def build(
+    services: Services,
+    waker: Waker,
+    queue: Queue | None = None,
+    link: PlatformLink | None = None,
+) -> AsyncIOScheduler:
+    """The timers of one process; with a `queue` (distributed mode) also the sweep; with a
+    `link` the platform's heartbeat and state requests (delivery/platform.py)."""
     settings = services.settings
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     _every(scheduler, lambda: expire_due(services), settings.expiry_check_seconds, "expire")
@@ -237,6 +245,10 @@ def build(services: Services, waker: Waker, queue: Queue | None = None) -> Async
     _every(scheduler, lambda: check_gaps(services, waker), settings.timer_seconds, "gaps")
     if queue is not None:
         _every(scheduler, lambda: sweep(services, queue), settings.sweep_seconds, "sweep")
+    if link is not None:
+        beat, poll = settings.broadcast_heartbeat_seconds, settings.broadcast_state_poll_seconds
+        _every(scheduler, lambda: platform.heartbeat(services, link), beat, "heartbeat")
+        _every(scheduler, lambda: platform.poll_states(services, link), poll, "states")
     return scheduler
 
 

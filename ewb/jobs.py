@@ -11,9 +11,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from channels.broadcast_link import PlatformLink
+from config import providers
 from config.settings import Settings
 from delivery import scheduler
 from delivery.adapters import build_adapters
@@ -32,7 +35,8 @@ async def embedded_ctx(app: web.Application) -> AsyncIterator[None]:
     runner = Runner(services, adapters, RateLimiter(adapters.rates(services.settings)))
     app[RUNNER] = runner
     task = asyncio.create_task(runner.run())
-    timers = scheduler.build(services, runner)
+    link = PlatformLink(providers.broadcast(services.settings), adapters.session, services.clock)
+    timers = scheduler.build(services, runner, link=link)
     timers.start()
     yield
     timers.shutdown(wait=False)
@@ -56,9 +60,11 @@ async def run_scheduler(settings: Settings) -> None:
     services = build_services(settings)
     queue = Queue(configure(settings))
     redis = Redis.from_url(settings.broker_url)
+    session = aiohttp.ClientSession()
+    link = PlatformLink(providers.broadcast(settings), session, services.clock)
 
     async def timers() -> None:
-        jobs = scheduler.build(services, queue, queue)
+        jobs = scheduler.build(services, queue, queue, link)
         jobs.start()
         try:
             await asyncio.Event().wait()  # until cancelled (Ctrl-C, SIGTERM)
@@ -70,4 +76,5 @@ async def run_scheduler(settings: Settings) -> None:
     finally:
         await queue.close()
         await redis.aclose()
+        await session.close()
         await services.store.close()

@@ -1,14 +1,16 @@
-"""What the broadcast platform reported: EBM states (EBMStateResponse) as they arrive."""
+"""What the broadcast platform reported (EBM states, as they arrive), which EBMs still wait
+for a final state, and the heartbeat link to the platform."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.tables import broadcast_states
+from store.dialect import insert_for
+from store.tables import broadcast_states, deliveries, platform_link
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,13 @@ class StateRow:
     coverage_areas: tuple[str, ...]
     reported_at: datetime | None
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class Link:
+    last_beat_at: datetime | None
+    last_answer_at: datetime | None
+    missed: int  # beats in a row without an answer
 
 
 class PlatformRepository:
@@ -38,6 +47,48 @@ class PlatformRepository:
                 received_at=row.received_at,
             )
         )
+
+    async def unconfirmed(
+        self, sent_before: datetime, sent_after: datetime, limit: int
+    ) -> list[str]:
+        """EBMIDs of loudspeaker deliveries accepted in (sent_after, sent_before] whose
+        playback no report has settled yet (still `sent`), oldest first."""
+        rows = await self.conn.execute(
+            select(deliveries.c.provider_id)
+            .where(
+                deliveries.c.channel == "broadcast",
+                deliveries.c.state == "sent",
+                deliveries.c.provider_id.is_not(None),
+                deliveries.c.updated_at <= sent_before,
+                deliveries.c.updated_at > sent_after,
+            )
+            .group_by(deliveries.c.provider_id)
+            .order_by(func.min(deliveries.c.updated_at))
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
+
+    async def beat(self, now: datetime, answered: bool) -> Link:
+        """Record a heartbeat and whether the platform answered it; the link after it."""
+        insert = insert_for(self.conn)
+        await self.conn.execute(
+            insert(platform_link).values(id=1, missed=0).on_conflict_do_nothing()
+        )
+        values: dict[str, object] = {"last_beat_at": now}
+        if answered:
+            values.update(last_answer_at=now, missed=0)
+        else:
+            values["missed"] = platform_link.c.missed + 1
+        await self.conn.execute(update(platform_link).where(platform_link.c.id == 1).values(values))
+        return await self.link()
+
+    async def link(self) -> Link:
+        row = (
+            await self.conn.execute(select(platform_link).where(platform_link.c.id == 1))
+        ).first()
+        if row is None:
+            return Link(None, None, 0)
+        return Link(row.last_beat_at, row.last_answer_at, row.missed)
 
     async def states(self, ebm_id: str) -> list[StateRow]:
         """Every report on this EBM, oldest first."""

@@ -446,3 +446,14 @@ broadcast_states = Table(
     Column("reported_at", UTCDateTime),
     Column("received_at", UTCDateTime, nullable=False),
 )
+
+# One row (id 1): ewb's heartbeats to the broadcast platform, the last it answered, and how
+# many beats in a row went unanswered (3 raise the alert on the live page).
+platform_link = Table(
+    "platform_link",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_beat_at", UTCDateTime),
+    Column("last_answer_at", UTCDateTime),
+    Column("missed", Integer, nullable=False),
+)

@@ -6,12 +6,15 @@ coverage), and revisions. Every action runs the same command as the JSON API.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from delivery.platform import MISSED_ALERT
 from delivery.progress import report as progress_report
 from reach.report import build, chosen_version
 from store import unit_of_work
+from store.platform import Link
 from store.unit_of_work import Decide
 from templates import preview
 from warning import commands, wording
@@ -320,6 +323,17 @@ def _previous(warning: Warning, rules: Rules) -> dict[str, Any] | None:
     return version_json(warning.id, in_force, rules)
 
 
+def _platform_down(link: Link, tz: ZoneInfo) -> dict[str, Any] | None:
+    """The alert of a platform that missed MISSED_ALERT heartbeats in a row, else None."""
+    if link.missed < MISSED_ALERT:
+        return None
+    last = link.last_answer_at
+    return {
+        "missed": link.missed,
+        "last_answer": last.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if last else None,
+    }
+
+
 async def live_context(request: web.Request, warning: Warning) -> dict[str, Any]:
     """The fan-out progress and coverage of the version in force (or last issued)."""
     svc = services(request)
@@ -331,6 +345,7 @@ async def live_context(request: web.Request, warning: Warning) -> dict[str, Any]
     async with svc.store.read() as tx:
         progress = await tx.progress.progress(warning.id, version.number, svc.clock())
         report = await build(tx, warning, version, await tx.areas.tree(), svc.clock())
+        link = await tx.platform.link()
     found = progress_report(warning.id, version.number, progress)
     channels = fanout_rows(found["by_channel"])  # type: ignore[arg-type]
     count = sum(c["accepted"] for c in channels)
@@ -338,6 +353,7 @@ async def live_context(request: web.Request, warning: Warning) -> dict[str, Any]
     return {
         "progress": found,
         "report": report,
+        "platform_down": _platform_down(link, svc.settings.tz),
         "town_names": {c.code: c.name for c in report.towns},
         "channels": channels,
         "accepted": {

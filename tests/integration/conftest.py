@@ -148,6 +148,7 @@ async def _reset(url: str) -> None:
             tables.sequences,
             tables.login_throttle,
             tables.broadcast_states,
+            tables.platform_link,
         ):
             await conn.execute(delete(table))
         await conn.execute(update(tables.audit_head).values(seq=0, hash=GENESIS))

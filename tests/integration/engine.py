@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +16,7 @@ from delivery.ratelimit import RateLimiter
 from delivery.runner import Runner
 from ewb.bootstrap import build_services, make_app
 from ewb.services import Services
+from sim import broadcast
 from sim.run import simulators
 from store import tables
 from store.deliveries import Delivery
@@ -49,8 +50,15 @@ async def deliveries_of(
 
 
 @asynccontextmanager
-async def engine(settings: Settings, clock: FakeClock, **overrides: Any) -> AsyncIterator[Engine]:
-    """ewb serving webhooks, the simulators, and a runner on the test's database."""
+async def engine(
+    settings: Settings,
+    clock: FakeClock,
+    *,
+    terminals: Sequence[broadcast.Terminal] = (),
+    **overrides: Any,
+) -> AsyncIterator[Engine]:
+    """ewb serving webhooks, the simulators (the broadcast one with these `terminals`, none
+    by default), and a runner on the test's database."""
     app_sock = bound_socket()
     socks = {name: bound_socket() for name in ("twilio", "wechat", "broadcast")}
     wired = load_settings(
@@ -73,7 +81,9 @@ async def engine(settings: Settings, clock: FakeClock, **overrides: Any) -> Asyn
     services = build_services(wired, clock)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(serve(make_app(wired, clock, scheduler=False), app_sock))
-        sims = await stack.enter_async_context(simulators(wired, terminals=[], sockets=socks))
+        sims = await stack.enter_async_context(
+            simulators(wired, terminals=list(terminals), sockets=socks)
+        )
         adapters = build_adapters(wired, clock)
         runner = Runner(services, adapters, RateLimiter({}))
         try:

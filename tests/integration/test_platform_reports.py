@@ -4,20 +4,28 @@ the platform's ResultCodes and audited, and nothing of them is applied."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from channels import ebd_read, ebd_sign, ebd_state
+from channels.broadcast_link import PlatformLink
 from channels.ebd_state import ResourceState
-from sim.broadcast import PACKAGES
+from config import providers
+from delivery.platform import MISSED_ALERT, heartbeat, poll_states
+from sim.broadcast import ACK_GATE, ACKS, PACKAGES, REPORTS, Report
 from store import tables
 from subscribers.terminals import Terminal
 from tests.integration.conftest import Api, FakeClock
+from tests.integration.console import sign_in
 from tests.integration.engine import Engine, engine
 from tests.integration.flows import issue_new, ok
+from tests.integration.servers import bound_socket
 from tests.integration.test_fanout import add_relays
 
 TOWN = "320921100"
@@ -191,3 +199,131 @@ async def test_an_unsigned_heartbeat_is_answered_though_the_platform_key_is_set(
         assert answer.response.result_code == 1  # type: ignore[union-attr]
         assert answer.related_ebd_id == f"01{PLATFORM_EBRID}" + "0" * 16
         assert await _refusals(e) == []
+
+
+async def _reports(e: Engine, count: int) -> list[Report]:
+    """The first `count` packages the simulator pushed, once ewb has answered them."""
+    reports = e.sims["broadcast"][REPORTS]
+    for _ in range(200):
+        if len(reports) >= count:
+            return list(reports)
+        await asyncio.sleep(0.05)
+    pytest.fail(f"the simulator pushed {len(reports)} reports, not {count}")
+
+
+SIM_TERMINALS = [(T1, "320921100001", True), (T4, "320921100000", False)]
+
+
+async def test_the_simulator_reports_playback_and_ewb_applies_it(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(settings, clock, terminals=SIM_TERMINALS, **KEYS) as e:
+        wid, ebm_id = await _issued(api, e)
+        devices, played = await _reports(e, 2)
+        assert (devices.ebd_type, devices.answer) == ("EBRDTState", 1)
+        assert (played.ebd_type, played.ebm_id, played.answer) == ("EBMStateResponse", ebm_id, 1)
+        assert dict(played.states) == {T1: ebd_state.PLAYED, T4: ebd_state.FAILED}
+        events = await _events(e, wid)
+        assert [name for name, _ in events[T1]] == ["played"]  # its ack and the report: once
+        assert events[T4] == [("failed", "playback-failed")]
+        async with e.services.store.read() as tx:
+            rows = await tx.conn.execute(select(tables.terminals.c.id, tables.terminals.c.status))
+            assert dict(rows.all())["T4"] == "offline"
+            (kept,) = await tx.platform.states(ebm_id)
+        assert (kept.code, kept.coverage_rate) == (ebd_state.FAILED, 0.5)
+
+
+async def test_a_failed_broadcast_gives_no_credit_anywhere(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(
+        settings, clock, terminals=SIM_TERMINALS, sim_broadcast_fail_share=1.0, **KEYS
+    ) as e:
+        wid, _ = await _issued(api, e)
+        _, failed = await _reports(e, 2)
+        assert set(dict(failed.states).values()) == {ebd_state.FAILED}
+        assert e.sims["broadcast"][ACKS] == []  # no terminal played it
+        events = await _events(e, wid)
+        assert events[T1] == events[T4] == [("failed", "playback-failed")]
+        coverage = await ok(api.get(f"/warnings/{wid}/coverage"))
+        assert coverage["county"]["terminals_played"] == 0
+        assert coverage["county"]["broadcast_population"] == 0
+
+
+async def test_heartbeats_and_the_alert_of_a_silent_platform(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(settings, clock, **KEYS) as e, aiohttp.ClientSession() as session:
+        red = await issue_new(api, grade="red", areas=[TOWN])
+        config = providers.broadcast(e.settings)
+        alive = PlatformLink(config, session, e.services.clock)
+        silent = bound_socket()  # bound, never listening: the platform is down
+        dead_url = f"http://127.0.0.1:{silent.getsockname()[1]}/ebd"
+        dead = PlatformLink(replace(config, url=dead_url), session, e.services.clock, timeout=2)
+
+        link = await heartbeat(e.services, alive)
+        assert (link.missed, link.last_answer_at) == (0, clock.now)
+        beats = [
+            p
+            for p in e.sims["broadcast"][PACKAGES]
+            if p.package and p.package.ebd_type == "ConnectionCheck"
+        ]
+        assert [b.result_code for b in beats] == [1]  # the platform got it and took it
+
+        chief = await sign_in(api.client, "duty_chief")
+        for missed in range(1, MISSED_ALERT + 1):
+            page = await chief.get(f"/console/warnings/{red['id']}/live")
+            assert 'id="platform-down"' not in page.text  # not before the third silence
+            assert (await heartbeat(e.services, dead)).missed == missed
+        page = await chief.get(f"/console/warnings/{red['id']}/live")
+        assert 'id="platform-down"' in page.text and "3 heartbeats" in page.text
+        await heartbeat(e.services, alive)  # it answers again: the alert goes
+        page = await chief.get(f"/console/warnings/{red['id']}/live")
+        assert 'id="platform-down"' not in page.text
+        silent.close()
+
+
+async def test_unconfirmed_ebms_are_asked_about_and_the_answer_is_applied(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with (
+        engine(
+            settings, clock, terminals=SIM_TERMINALS, broadcast_state_poll_seconds=120, **KEYS
+        ) as e,
+        aiohttp.ClientSession() as session,
+    ):
+        e.sims["broadcast"][ACK_GATE].clear()  # the terminals stay silent for now
+        wid, ebm_id = await _issued(api, e)
+        link = PlatformLink(providers.broadcast(e.settings), session, e.services.clock)
+        assert await poll_states(e.services, link) == 0  # not yet: sent under 120 s ago
+        coverage = await ok(api.get(f"/warnings/{wid}/coverage"))
+        assert coverage["county"]["terminals_played"] == 0  # unconfirmed: no credit
+
+        clock.now += timedelta(seconds=121)
+        assert await poll_states(e.services, link) == 1
+        asked = [
+            ebd_state.requested_ebm(p.package)
+            for p in e.sims["broadcast"][PACKAGES]
+            if p.package and p.package.ebd_type == "EBMStateRequest"
+        ]
+        assert asked == [ebm_id]
+        (waiting,) = await _reports(e, 1)
+        assert (waiting.ebm_id, waiting.answer) == (ebm_id, 1)
+        async with e.services.store.read() as tx:
+            assert [s.code for s in await tx.platform.states(ebm_id)] == [ebd_state.WAITING]
+
+        e.sims["broadcast"][ACK_GATE].set()  # they play; the platform reports it
+        reports = await _reports(e, 3)
+        assert reports[-1].ebd_type == "EBMStateResponse" and reports[-1].answer == 1
+        events = await _events(e, wid)
+        assert [name for name, _ in events[T1]] == ["played"]
+        clock.now += timedelta(seconds=121)
+        assert await poll_states(e.services, link) == 0  # settled (T1 played, T4 failed)

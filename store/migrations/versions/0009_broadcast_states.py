@@ -1,4 +1,5 @@
-"""The broadcast platform's state reports per EBM (broadcast_states).
+"""The broadcast platform's state reports per EBM (broadcast_states) and ewb's heartbeats
+to it (platform_link).
 
 Revision ID: 0009
 Revises: 0008
@@ -35,6 +36,17 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        'platform_link',
+        sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('last_beat_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('last_answer_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('missed', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_platform_link')),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('platform_link')
     op.drop_index(op.f('ix_broadcast_states_ebm_id'), table_name='broadcast_states')
     op.drop_table('broadcast_states')

@@ -30,6 +30,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -308,10 +309,13 @@ async def embedded(settings: Settings) -> tuple[datetime, dict[str, Any], int]:
     return issued_at, found, 1
 
 
-async def distributed(settings: Settings, workers: int) -> tuple[datetime, dict[str, Any], int]:
-    wired = settings.model_copy(update={"broker_url": REDIS_URL})
+@asynccontextmanager
+async def cluster(settings: Settings, workers: int, name: str) -> AsyncIterator[Settings]:
+    """`workers` Celery workers and `ewb scheduler` on an emptied Redis database, for the
+    length of the block; the settings that point at them."""
     from redis.asyncio import Redis
 
+    wired = settings.model_copy(update={"broker_url": REDIS_URL})
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()
     await redis.aclose()
@@ -319,10 +323,15 @@ async def distributed(settings: Settings, workers: int) -> tuple[datetime, dict[
     async with AsyncExitStack() as stack:
         for n in range(workers):
             await stack.enter_async_context(
-                process(wired, "worker", "--name", f"bench{n}@%h", **env)
+                process(wired, "worker", "--name", f"{name}{n}@%h", **env)
             )
         await stack.enter_async_context(process(wired, "scheduler", **env))
         await asyncio.sleep(3)  # the workers connect
+        yield wired
+
+
+async def distributed(settings: Settings, workers: int) -> tuple[datetime, dict[str, Any], int]:
+    async with cluster(settings, workers, "bench") as wired:
         warning_id, issued_at = await issue_red(wired)
         queue = Queue(configure(wired))
         queue.wake()  # as `ewb serve` does after the commit

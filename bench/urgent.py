@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import tempfile
 import time
-from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,8 @@ from bench.fanout import (
     DEFAULT_URL,
     FORECASTER,
     LEADER,
-    REDIS_URL,
     bench_settings,
+    cluster,
     free_port,
     load,
     process,
@@ -244,20 +243,7 @@ async def embedded(settings: Settings, platform: web.Application, running: int) 
 async def distributed(
     settings: Settings, platform: web.Application, running: int, workers: int
 ) -> None:
-    from redis.asyncio import Redis
-
-    wired = settings.model_copy(update={"broker_url": REDIS_URL})
-    redis = Redis.from_url(REDIS_URL)
-    await redis.flushdb()
-    await redis.aclose()
-    env = {"EWB_BROKER_URL": REDIS_URL}
-    async with AsyncExitStack() as stack:
-        for n in range(workers):
-            await stack.enter_async_context(
-                process(wired, "worker", "--name", f"urgent{n}@%h", **env)
-            )
-        await stack.enter_async_context(process(wired, "scheduler", **env))
-        await asyncio.sleep(3)  # the workers connect
+    async with cluster(settings, workers, "urgent") as wired:
         queue = Queue(configure(wired))
         try:
             await scenario(wired, platform, running, queue.wake)

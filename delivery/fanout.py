@@ -73,7 +73,11 @@ async def plan_relays(
     assert warning.id is not None
     rules = await tx.rules()
     wid, number = warning.id, version.number
-    summary: dict[str, Any] = {"cancelled_earlier": await tx.fanout.cancel_older(wid, number, now)}
+    # The residents' unsent deliveries of older versions are cancelled in the second step (a
+    # county's take a while): their batches stop at their next chunk anyway, for the older
+    # version is no longer in force (delivery/batch.py).
+    cancelled = await tx.fanout.cancel_older(wid, number, now, residents=False)
+    summary: dict[str, Any] = {"cancelled_earlier": cancelled}
     relay = priority(version, True)
     if version.is_cancel:
         # An all-clear goes to those who were sent the warning: officers and terminals too
@@ -104,6 +108,7 @@ async def plan_residents(
     assert warning.id is not None
     rules = await tx.rules()
     wid, number = warning.id, version.number
+    cancelled = await tx.fanout.cancel_older(wid, number, now, residents=True)
     if version.is_cancel:  # the all-clear goes to those who were sent the warning
         await tx.fanout.add_previous(wid, number, priority(version, False), now, ("resident",))
     else:
@@ -113,7 +118,8 @@ async def plan_residents(
             await tx.fanout.add_previous(wid, number, priority(version, False), now, ("resident",))
     await tx.fanout.queue_events(wid, number, now, kind="resident")
     batches = await tx.fanout.make_batches(wid, number, batch_size, now, kind="resident")
-    return {"batches": batches, "deliveries": await tx.fanout.summary(wid, number)}
+    deliveries = await tx.fanout.summary(wid, number)
+    return {"cancelled_earlier": cancelled, "batches": batches, "deliveries": deliveries}
 
 
 async def plan_next(services: Services) -> dict[str, Any] | None:

@@ -3,7 +3,9 @@
 - An EBMStateResponse is kept (`broadcast_states`, with its coverage rate and areas) and
   applied to every loudspeaker delivery of that EBM, terminal by terminal (a terminal's own
   line in ResBrdInfo, else the EBM's state): 3 播发成功 records `played` (the broadcast
-  credit of coverage), 4 播发失败 records `failed` (`playback-failed`), once each. 5 播发取消
+  credit of coverage), 4 播发失败 records `failed` (`playback-failed`), once each, and for a
+  version's first play the villages of the failed terminals get the gap actions at once
+  (reach/gaps.py `act_on_failed`: played again, officers asked to relay). 5 播发取消
   is kept but changes no delivery: a cancelled broadcast neither reached nor failed anyone.
   States 0–2 are progress and only kept.
 - An EBRDTState report sets each named terminal's status: running, recovered or
@@ -25,6 +27,7 @@ from datetime import datetime, timedelta
 from channels.broadcast_link import PlatformLink
 from channels.ebd_state import FAILED, PLAYED, BroadcastState, DeviceState
 from ewb.services import Services
+from reach.gaps import act_on_failed
 from store.db import Tx
 from store.deliveries import Delivery
 from store.platform import Link, StateRow
@@ -36,7 +39,9 @@ POLL_BATCH = 100  # state requests per round at most
 POLL_WINDOW = timedelta(days=1)  # older EBMs are not asked about any more
 
 
-async def record_state(tx: Tx, state: BroadcastState, now: datetime) -> dict[str, int]:
+async def record_state(
+    tx: Tx, state: BroadcastState, now: datetime, batch_size: int
+) -> dict[str, int]:
     """Keep the report and apply it; how many deliveries were marked played and failed."""
     await tx.platform.add_state(
         StateRow(
@@ -59,6 +64,7 @@ async def record_state(tx: Tx, state: BroadcastState, now: datetime) -> dict[str
         log.warning("state report for unknown EBM %s kept, nothing to apply", state.ebm_id)
         return counts
     at = state.reported or now
+    first_plays_failed: list[Delivery] = []
     for endpoint, delivery in newest.items():
         code = state.state_at(endpoint)
         delivery_id = delivery.id
@@ -69,7 +75,20 @@ async def record_state(tx: Tx, state: BroadcastState, now: datetime) -> dict[str
             detail = state.desc or "播发失败"
             await tx.deliveries.append(delivery_id, "failed", at, "playback-failed", detail)
             counts["failed"] += 1
+            if delivery.repeat == 0:
+                first_plays_failed.append(delivery)
+    await _act_on_failures(tx, first_plays_failed, now, batch_size)
     return counts
+
+
+async def _act_on_failures(tx: Tx, failed: list[Delivery], now: datetime, batch_size: int) -> None:
+    areas_of = await tx.terminals.areas_of([d.recipient_id for d in failed])
+    by_version: dict[tuple[int, int], set[str]] = {}
+    for d in failed:
+        if d.recipient_id in areas_of:
+            by_version.setdefault((d.warning_id, d.version), set()).add(areas_of[d.recipient_id])
+    for (warning_id, number), areas in by_version.items():
+        await act_on_failed(tx, warning_id, number, areas, now, batch_size)
 
 
 async def record_devices(tx: Tx, states: list[DeviceState], now: datetime) -> list[str]:

@@ -2,11 +2,17 @@
 targeted village below the 95 % target is played the warning again on its loudspeakers,
 and its officers are sent its unreachable residents with the request to relay. Once per
 version; each action is an audit entry (actor `system`).
+
+A loudspeaker the platform reports failed (delivery/platform.py) does not wait for that
+check: its villages below target get the same two actions at once (`act_on_failed`,
+audited `gaps.playback_failed`), for the first play of a version only, so a terminal that
+keeps failing is not played again and again.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -17,7 +23,7 @@ from store.db import Tx
 from subscribers.officers import serves
 from warning.actors import SYSTEM
 from warning.areas import AreaTree
-from warning.model import State, Version
+from warning.model import Mode, State, Version
 
 log = logging.getLogger("ewb.reach.gaps")
 
@@ -102,6 +108,53 @@ async def _act(tx: Tx, warning_id: int, version: Version, now: datetime, batch_s
         sorted(told),
     )
     return bool(rebroadcast or told)
+
+
+async def act_on_failed(
+    tx: Tx, warning_id: int, number: int, areas: set[str], now: datetime, batch_size: int
+) -> bool:
+    """Terminals in `areas` failed to play the version (its first play): every targeted
+    village there below target is played again and its officers asked to relay, now, for
+    red and orange actual warnings in force; True if anything was done. The senders find
+    the new work on their next look (`runner_poll_seconds`, or the sweep)."""
+    version = (await tx.warnings.get(warning_id)).warning.version(number)
+    if not _gap_checked(version):
+        return False
+    warning = (await tx.warnings.get(warning_id)).warning
+    tree = await tx.areas.tree()
+    report = await build(tx, warning, version, tree, now)
+    gaps = [g for g in report.gaps if serves(areas, [g.area.code], tree)]
+    if not gaps:
+        return False
+    codes = [g.area.code for g in gaps]
+    rebroadcast = await _rebroadcast(tx, warning_id, version, codes, now, batch_size)
+    told = await _tell_officers(tx, warning_id, version, replace(report, gaps=gaps), tree, now)
+    await _audit(
+        tx,
+        warning_id,
+        version,
+        now,
+        "gaps.playback_failed",
+        {"areas_below_target": codes, "rebroadcast": rebroadcast, "relay_requested": told},
+    )
+    log.warning(
+        "warning %s v%s: loudspeakers failed in %s: played again, relay asked of %s",
+        warning_id,
+        number,
+        codes,
+        sorted(told),
+    )
+    return bool(rebroadcast or told)
+
+
+def _gap_checked(version: Version) -> bool:
+    """The versions whose gaps are acted on (as store.timers.gap_checks_due selects)."""
+    return (
+        version.state is State.ISSUED
+        and version.grade.value in ("red", "orange")
+        and version.mode is Mode.ACTUAL
+        and not version.is_cancel
+    )
 
 
 async def _rebroadcast(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.fanout import ALL_CHANNELS
@@ -334,8 +334,14 @@ class BatchRepository:
         self, size: int, now: datetime, kinds: Sequence[str] | None = None
     ) -> list[int]:
         """Retries and fallbacks whose time has come (of these recipient kinds: one lane),
-        most urgent first, marked `sending`."""
-        which = [deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now]
+        most urgent first, marked `sending`; only of versions still in force (an older
+        version's are cancelled when its successor is planned, and never sent meanwhile)."""
+        in_force = exists().where(
+            warning_versions.c.warning_id == deliveries.c.warning_id,
+            warning_versions.c.number == deliveries.c.version,
+            warning_versions.c.state == "issued",
+        )
+        which = [deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now, in_force]
         if kinds is not None:
             which.append(deliveries.c.recipient_kind.in_(kinds))
         rows = (

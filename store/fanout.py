@@ -72,14 +72,24 @@ class FanoutRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def cancel_older(self, warning_id: int, version: int, now: datetime) -> int:
-        """Deliveries of earlier versions not yet sent are cancelled, not sent."""
+    async def cancel_older(
+        self, warning_id: int, version: int, now: datetime, *, residents: bool
+    ) -> int:
+        """Deliveries of earlier versions not yet sent are cancelled, not sent, with their
+        batches: the residents', or (`residents` False) everyone else's."""
+        if residents:
+            of_delivery = deliveries.c.recipient_kind == "resident"
+            of_batch = delivery_batches.c.recipient_kind == "resident"
+        else:
+            of_delivery = deliveries.c.recipient_kind != "resident"
+            of_batch = delivery_batches.c.recipient_kind != "resident"
         result = await self.conn.execute(
             update(deliveries)
             .where(
                 deliveries.c.warning_id == warning_id,
                 deliveries.c.version < version,
                 deliveries.c.state == "pending",
+                of_delivery,
             )
             .values(state="cancelled", next_attempt_at=None, updated_at=now)
         )
@@ -89,6 +99,7 @@ class FanoutRepository:
                 delivery_batches.c.warning_id == warning_id,
                 delivery_batches.c.version < version,
                 delivery_batches.c.state == "pending",
+                of_batch,
             )
             .values(state="cancelled", finished_at=now)
         )

@@ -92,7 +92,7 @@ async def _apply(svc: Services, parsed: ebd.Ebd) -> dict[str, Any]:
             return {
                 "ebm_id": state.ebm_id,
                 "code": state.code,
-                **await record_state(tx, state, now),
+                **await record_state(tx, state, now, svc.settings.batch_size),
             }
     if parsed.ebd_type == "EBRDTState":
         states = ebd_state.device_states(parsed)

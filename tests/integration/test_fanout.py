@@ -6,9 +6,12 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from delivery.fanout import plan_all
 from ewb.services import Services
 from sim import twilio, wechat
+from store import tables
 from subscribers.officers import Officer
 from subscribers.residents import Resident
 from subscribers.segmentation import spec_for
@@ -359,3 +362,39 @@ async def test_an_update_reaches_the_officers_once(
         officers = [d for d in await e.deliveries(wid, 2) if d.recipient_kind == "officer"]
         assert sorted(d.recipient_id for d in officers) == ["officer_a", "officer_b"]
         assert all(d.state in ("sent", "delivered") for d in officers)
+
+
+async def test_a_due_retry_of_a_superseded_version_is_never_sent(
+    api: Api,
+    settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    """Between an update's issue and the planning of its residents (seconds for a county),
+    the older version's due retries are not claimed; planning then cancels them."""
+    async with engine(settings, clock) as e:
+        await store_population(e.services, make_population(count=40))
+        red = await issue_new(api, grade="red", areas=["320921"])
+        await e.runner.drain()
+        first = next(d for d in await e.deliveries(red["id"], 1) if d.recipient_kind == "resident")
+        async with e.services.store.write() as tx:  # as a retryable failure leaves it
+            await tx.conn.execute(
+                update(tables.deliveries)
+                .where(tables.deliveries.c.id == first.id)
+                .values(state="pending", next_attempt_at=clock.now)
+            )
+        async with e.services.store.write() as tx:
+            assert await tx.batches.claim_due(10, clock.now) == [first.id]  # v1 in force
+            await tx.conn.execute(
+                update(tables.deliveries)
+                .where(tables.deliveries.c.id == first.id)
+                .values(state="pending", next_attempt_at=clock.now)
+            )
+        await ok(
+            api.post(f"/warnings/{red['id']}/revisions", "forecaster", {"action": "update"}), 201
+        )
+        await release(api, red["id"], ["duty_chief", "leader"])  # v2 issued, not planned yet
+        async with e.services.store.write() as tx:
+            assert await tx.batches.claim_due(10, clock.now) == []
+        await plan_all(e.services)
+        (again,) = [d for d in await e.deliveries(red["id"], 1) if d.id == first.id]
+        assert again.state == "cancelled"

@@ -80,6 +80,7 @@ async def _urgent_during_fanout(
     wake()
     cancel_package = await package_after(loudspeakers, seen, MSG_CANCEL, 10) - issued
     sms[twilio.FAULTS].latency_ms = 0  # let the rest go quickly
+    print(f"issue → EBD package: red {red_package:.2f} s, all-clear {cancel_package:.2f} s")
     return {"red": red_package, "all_clear": cancel_package}
 
 

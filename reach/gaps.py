@@ -117,10 +117,10 @@ async def act_on_failed(
     village there below target is played again and its officers asked to relay, now, for
     red and orange actual warnings in force; True if anything was done. The senders find
     the new work on their next look (`runner_poll_seconds`, or the sweep)."""
-    version = (await tx.warnings.get(warning_id)).warning.version(number)
+    warning = (await tx.warnings.get(warning_id)).warning
+    version = warning.version(number)
     if not _gap_checked(version):
         return False
-    warning = (await tx.warnings.get(warning_id)).warning
     tree = await tx.areas.tree()
     report = await build(tx, warning, version, tree, now)
     gaps = [g for g in report.gaps if serves(areas, [g.area.code], tree)]

@@ -29,7 +29,6 @@ Run alone with the sample terminals: `python -m sim.broadcast`.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import random
 import time
@@ -227,10 +226,9 @@ def _check_signature(settings: Settings, parsed: ebd.Ebd) -> None:
         ebd_sign.verify(parsed.signature, parsed.ebdb, settings.broadcast_public_key)
 
 
-@functools.cache
 def _signer(private_key: str) -> ebd_sign.Signer | None:
-    """The simulator's signer, made once per key (deriving the public key takes a while)."""
-    return ebd_sign.Signer(private_key, cert_sn=SIM_CERT_SN) if private_key else None
+    """The simulator's signer (made once per key: ebd_sign.signer_for caches it)."""
+    return ebd_sign.signer_for(private_key, cert_sn=SIM_CERT_SN)
 
 
 def _within(terminals: Sequence[Terminal], area_codes: Sequence[str]) -> list[Terminal]:

@@ -187,6 +187,9 @@ async def urgent(
             break
         if time.monotonic() > deadline:
             print(f"    {label}: only {len(got)} of {expected} packages in 120 s")
+            for p in platform[broadcast.PACKAGES][-5:]:  # what the platform did take
+                kind = p.package.ebd_type if p.package else "unparsed"
+                print(f"      took {kind} at {p.received_at - issued_at:+.2f} s: {p.result_desc}")
             return
         await asyncio.sleep(0.2)
     print(

@@ -106,6 +106,9 @@ class ChannelAdapter(Protocol):
     channel: ClassVar[str]
     max_body: ClassVar[int]  # characters per message the provider accepts
     messages_per_second: ClassVar[float]  # the provider's rate limit
+    # True when the whole batch goes in one request (one EBD package for all its
+    # terminals): the rate limit then counts requests, not messages.
+    one_request_per_batch: ClassVar[bool]
 
     async def send(self, batch: Batch) -> list[SendResult]:
         """Send every message of the batch; exactly one result per message, in order."""

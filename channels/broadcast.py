@@ -75,6 +75,7 @@ class BroadcastAdapter:
     # needs only a handful. No platform publishes a figure; one a second is gentle on a
     # county server and still puts every batch of a warning out within seconds.
     messages_per_second: ClassVar[float] = 1.0
+    one_request_per_batch: ClassVar[bool] = True
 
     def __init__(
         self,

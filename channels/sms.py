@@ -137,6 +137,7 @@ class SmsAdapter:
     # The account's sending limit; delivery/ enforces it across all workers. Twilio's
     # default for a long code is far lower: set this to what the account was granted.
     messages_per_second: ClassVar[float] = 50.0
+    one_request_per_batch: ClassVar[bool] = False
 
     def __init__(self, config: Twilio, *, timeout: float = 10.0, concurrency: int = 20) -> None:
         """Build inside the running event loop (the HTTP session binds to it)."""

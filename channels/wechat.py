@@ -188,6 +188,7 @@ class WechatAdapter:
     # WeChat publishes no per-second limit for template/send; the binding one is the daily
     # quota (100,000 template messages by default). 50/s is our assumption, not WeChat's.
     messages_per_second: ClassVar[float] = 50.0
+    one_request_per_batch: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -263,6 +264,7 @@ class WecomAdapter:
     # is per person: 30 messages a minute from one app (more are silently dropped) and
     # 200 × licences a day. For a few hundred officers 1,000 messages/s is no constraint.
     messages_per_second: ClassVar[float] = 1000.0
+    one_request_per_batch: ClassVar[bool] = False
 
     def __init__(
         self,

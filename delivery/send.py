@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from channels import ebd
 from channels.base import Alert, Audio, Batch, Message, Outcome, SendResult
 from channels.speech import SpeechError, spoken
+from delivery import lanes
 from delivery.adapters import Adapters
 from delivery.fallback import fall_back
 from delivery.ratelimit import Limiter
@@ -155,9 +156,14 @@ async def send_claimed(
             for batch in await _batches(tx, key, items, renderer, services, now, speech.get(key))
         ]
     by_id = {d.id: d for d in rows}
+    urgent = {
+        key
+        for key, items in groups.items()
+        if any(lanes.lane_of(d.recipient_kind) != lanes.RESIDENT for d in items)
+    }
 
     async def send(key: Key, batch: Batch) -> list[SendResult]:
-        if limiter is not None and not await _paced(limiter, batch, stop):
+        if limiter is not None and not await _paced(limiter, adapters, batch, stop, key in urgent):
             ids = [m.delivery_id for m in batch.messages]
             async with services.store.write() as tx:
                 await tx.batches.unclaim(ids, services.clock())
@@ -177,9 +183,12 @@ async def send_claimed(
     return [result for results in sent for result in results]
 
 
-async def _paced(limiter: Limiter, batch: Batch, stop: asyncio.Event | None) -> bool:
+async def _paced(
+    limiter: Limiter, adapters: Adapters, batch: Batch, stop: asyncio.Event | None, urgent: bool
+) -> bool:
     """Wait for the channel's pace; False if `stop` is set first (nothing is sent then)."""
-    pacing = asyncio.ensure_future(limiter.acquire(batch.channel, len(batch.messages)))
+    count = 1 if adapters[batch.channel].one_request_per_batch else len(batch.messages)
+    pacing = asyncio.ensure_future(limiter.acquire(batch.channel, count, urgent))
     if stop is None:
         await pacing
         return True

@@ -55,10 +55,12 @@ async def engine(
     clock: FakeClock,
     *,
     terminals: Sequence[broadcast.Terminal] = (),
+    paced: Sequence[str] = (),
     **overrides: Any,
 ) -> AsyncIterator[Engine]:
     """ewb serving webhooks, the simulators (the broadcast one with these `terminals`, none
-    by default), and a runner on the test's database."""
+    by default), and a runner on the test's database; `paced`: these channels go at their
+    provider's declared rate, as `ewb serve` sends them (none by default)."""
     app_sock = bound_socket()
     socks = {name: bound_socket() for name in ("twilio", "wechat", "broadcast")}
     wired = load_settings(
@@ -85,7 +87,8 @@ async def engine(
             simulators(wired, terminals=list(terminals), sockets=socks)
         )
         adapters = build_adapters(wired, clock)
-        runner = Runner(services, adapters, RateLimiter({}))
+        rates = {c: r for c, r in adapters.rates(wired).items() if c in paced}
+        runner = Runner(services, adapters, RateLimiter(rates))
         try:
             yield Engine(wired, services, adapters, runner, sims, clock)
         finally:

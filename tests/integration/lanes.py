@@ -9,18 +9,41 @@ from collections import Counter
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from ewb.services import Services
 from sim import twilio
 from sim.broadcast import PACKAGES
+from store import tables
 from store.residents import IMPORTED
 from subscribers.residents import Resident
+from subscribers.terminals import Terminal
 from tests.integration.conftest import Api
 from tests.integration.flows import APPROVERS, approve_all, draft, ok
 from tests.support import NOW
 from warning.grades import Grade
 
 VILLAGES = ["320921101001", "320921101002", "320921100001", "320921107001"]
+
+
+async def add_loudspeakers(services: Services, count: int) -> None:
+    """`count` more online loudspeakers, one in each of the first villages: a county
+    package then serves many terminals, as the sample data's 190 do."""
+    a = tables.areas
+    async with services.store.write() as tx:
+        villages = (
+            await tx.conn.execute(
+                select(a.c.code).where(a.c.level == "village").order_by(a.c.code).limit(count)
+            )
+        ).scalars()
+        await tx.terminals.upsert(
+            [
+                Terminal(
+                    f"L{n:03d}", f"大喇叭{n}", code, f"3{code}0314{n:02d}0000"[:23], None, "online"
+                )
+                for n, code in enumerate(villages)
+            ]
+        )
 
 
 async def store_sms_residents(services: Services, count: int) -> None:

@@ -15,10 +15,11 @@ import pytest
 from channels.ebd import MSG_ACTUAL, MSG_CANCEL
 from sim import twilio
 from sim.broadcast import PACKAGES
-from tests.integration.cluster import cluster, real_time_body
+from tests.integration.cluster import UNLIMITED, cluster, real_time_body
 from tests.integration.conftest import Api, FakeClock
 from tests.integration.engine import engine
 from tests.integration.lanes import (
+    add_loudspeakers,
     approved,
     approved_cancel,
     is_resident,
@@ -34,6 +35,7 @@ from tests.integration.test_fanout import COUNTY, add_relays
 RESIDENTS = 20_000
 LATENCY_MS = 200  # every SMS request waits this long at the provider
 SLOW = {"batch_size": 300, "claim_chunk": 50}
+LOUDSPEAKERS = 60  # more than the bound in seconds, at the platform's one package a second
 ONE_WORKER_BOUND = 3.5  # seconds; embedded, the urgent lanes have slots of their own: 2 s
 BLUE, RED, ALL_CLEAR = "暴雨蓝色", "台风红色", "解除"
 
@@ -89,9 +91,12 @@ async def test_loudspeakers_go_first_during_a_fanout_embedded(
     settings,
     clock: FakeClock,  # type: ignore[no-untyped-def]
 ) -> None:
-    async with engine(settings, clock, runner_batches=4, preempt_grace_seconds=0, **SLOW) as e:
+    async with engine(
+        settings, clock, paced=["broadcast"], runner_batches=4, preempt_grace_seconds=0, **SLOW
+    ) as e:
         await store_sms_residents(e.services, RESIDENTS)
         await add_relays(e.services)
+        await add_loudspeakers(e.services, LOUDSPEAKERS)  # one package paces as one
         running = asyncio.create_task(e.runner.run())
         try:
             waits = await _urgent_during_fanout(api, e.sims, e.runner.wake)
@@ -114,9 +119,11 @@ async def test_loudspeakers_go_first_during_a_fanout_embedded(
 
 
 async def test_loudspeakers_go_first_during_a_fanout_on_one_worker(settings) -> None:  # type: ignore[no-untyped-def]
-    async with cluster(settings, preempt_grace_seconds=0, **SLOW) as c:
+    paced = {**UNLIMITED, "broadcast": 1.0}  # the platform's pace, shared in Redis
+    async with cluster(settings, preempt_grace_seconds=0, rate_limits=paced, **SLOW) as c:
         await store_sms_residents(c.services, RESIDENTS)
         await add_relays(c.services)
+        await add_loudspeakers(c.services, LOUDSPEAKERS)
         await c.start("worker", "w1")
         await c.start("scheduler", "s1")
         waits = await _urgent_during_fanout(c.api, c.sims, lambda: None, **real_time_body())

@@ -9,7 +9,8 @@
   is kept but changes no delivery: a cancelled broadcast neither reached nor failed anyone.
   States 0–2 are progress and only kept.
 - An EBRDTState report sets each named terminal's status: running, recovered or
-  broadcasting is `online`, off or fault is `offline`.
+  broadcasting is `online`, off or fault is `offline`. An offline terminal's plays that
+  are not yet confirmed fail at once, with the same gap actions as a reported failure.
 
 Two timers keep ewb hearing the platform (delivery/scheduler.py runs them): every
 `broadcast_state_poll_seconds` an EBMStateRequest for each EBM accepted at least that long
@@ -91,10 +92,27 @@ async def _act_on_failures(tx: Tx, failed: list[Delivery], now: datetime, batch_
         await act_on_failed(tx, warning_id, number, areas, now, batch_size)
 
 
-async def record_devices(tx: Tx, states: list[DeviceState], now: datetime) -> list[str]:
-    """Terminal statuses from the platform; the ids of the terminals ewb knows."""
-    by_endpoint = {s.ebrid: "online" if s.online else "offline" for s in states}
-    return await tx.terminals.set_status(by_endpoint, now)
+async def record_devices(
+    tx: Tx, states: list[DeviceState], now: datetime, batch_size: int
+) -> list[str]:
+    """Terminal statuses from the platform; the ids of the terminals ewb knows. A terminal
+    reported off or faulty cannot play what it was sent and has not yet played: those
+    deliveries fail at once (`terminal-offline`), and for a version's first play their
+    villages get the gap actions now, not after `gap_check_minutes`."""
+    up = await tx.terminals.set_status({s.ebrid: "online" for s in states if s.online}, now)
+    down = await tx.terminals.set_status({s.ebrid: "offline" for s in states if not s.online}, now)
+    first_plays_failed = []
+    for delivery in await tx.deliveries.unconfirmed_plays(down):
+        detail = "终端离线或故障 (EBRDTState)"
+        await tx.deliveries.append(delivery.id, "failed", now, "terminal-offline", detail)
+        if delivery.repeat == 0:
+            first_plays_failed.append(delivery)
+    if first_plays_failed:
+        log.warning(
+            "%d loudspeaker plays failed: their terminals went offline", len(first_plays_failed)
+        )
+    await _act_on_failures(tx, first_plays_failed, now, batch_size)
+    return up + down
 
 
 async def poll_states(services: Services, link: PlatformLink) -> int:

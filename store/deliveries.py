@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from channels.base import Outcome, SendResult
 from store.fanout import SUCCEEDED
 from store.reach import ReachRepository
-from store.tables import deliveries, delivery_events
+from store.tables import deliveries, delivery_events, warning_versions
 
 # Events a delivery can record, and the state each one moves it to (None: state unchanged).
 EVENT_STATE = {
@@ -22,7 +22,8 @@ EVENT_STATE = {
     "failed": "failed",
     "read": None,
     "acknowledged": None,
-    "played": "delivered",
+    "played": "delivered",  # the platform's EBMStateResponse says the terminal played
+    "terminal-ack": None,  # ewb's own JSON playback callback (the simulator): a note only
 }
 
 
@@ -126,6 +127,29 @@ class DeliveryRepository:
         if lock:
             query = query.with_for_update()
         return [_delivery(r) for r in await self.conn.execute(query.order_by(deliveries.c.id))]
+
+    async def unconfirmed_plays(self, terminal_ids: Sequence[str]) -> list[Delivery]:
+        """These terminals' loudspeaker deliveries that the platform took (`sent`) but has
+        not reported played or failed, of versions still in force; locked until commit."""
+        if not terminal_ids:
+            return []
+        in_force = exists().where(
+            warning_versions.c.warning_id == deliveries.c.warning_id,
+            warning_versions.c.number == deliveries.c.version,
+            warning_versions.c.state == "issued",
+        )
+        query = (
+            select(deliveries)
+            .where(
+                deliveries.c.recipient_kind == "terminal",
+                deliveries.c.recipient_id.in_(list(terminal_ids)),
+                deliveries.c.state == "sent",
+                in_force,
+            )
+            .order_by(deliveries.c.id)
+            .with_for_update()
+        )
+        return [_delivery(r) for r in await self.conn.execute(query)]
 
     async def earlier_provider_ids(
         self, warning_id: int, version: int, recipient_kind: str, recipient_ids: Sequence[str]

@@ -1,10 +1,14 @@
-"""Provider callbacks for the broadcast channel: terminals confirming playback.
+"""ewb's own JSON playback callback, which the simulator posts as terminals play.
 
 POST /webhooks/broadcast/ack with JSON {"ebm_id", "endpoint_id", "status": "played" |
 "failed", "at", "detail"?}, signed: X-EWB-Timestamp (unix seconds) and X-EWB-Signature
 (channels.broadcast.ack_signature with the broadcast secret). A forged or stale call is
 refused with 403; a replayed one changes nothing; an unknown EBMID or terminal is logged and
 answered 200, so the platform does not keep retrying what can never match.
+
+No real platform calls it, so it is kept as a note only: the event `terminal-ack` (provider
+code `played` or `failed`), which moves no state and gives no coverage credit. Playback is
+decided by the platform's EBMStateResponse (web/webhooks_platform.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ routes = web.RouteTableDef()
 
 MAX_SKEW = 300  # seconds between the signed timestamp and our clock
 STATUSES = ("played", "failed")
+ACK_EVENT = "terminal-ack"  # a note: no state change, no coverage credit
 
 
 @routes.post("/webhooks/broadcast/ack")
@@ -52,11 +57,11 @@ async def ack(request: web.Request) -> web.Response:
         delivery = found[-1]
         if await _seen(tx.deliveries, delivery.id, status, at):
             return json_response({"status": "duplicate", "delivery_id": delivery.id})
-        if status == "played":
-            await tx.deliveries.append(delivery.id, "played", at)
-        else:
-            await tx.deliveries.append(delivery.id, "failed", at, "playback-failed", detail)
-            log.warning("terminal %s failed to play EBM %s: %s", endpoint, ebm_id, detail)
+        await tx.deliveries.append(
+            delivery.id, ACK_EVENT, at, status, detail if status == "failed" else None
+        )
+        if status == "failed":
+            log.warning("terminal %s says it failed to play EBM %s: %s", endpoint, ebm_id, detail)
     return json_response({"status": "recorded", "delivery_id": delivery.id})
 
 
@@ -106,7 +111,8 @@ def _parse(body: bytes) -> tuple[str, str, str, datetime, str]:
 async def _seen(
     deliveries: DeliveryRepository, delivery_id: int, status: str, at: datetime
 ) -> bool:
-    """A played delivery takes no second `played`; a failure is recorded once per time."""
-    if status == "played":
-        return await deliveries.has_event(delivery_id, "played")
-    return any(e.event == "failed" and e.at == at for e in await deliveries.events(delivery_id))
+    """A terminal's `played` is noted once; a failure once per time."""
+    return any(
+        e.event == ACK_EVENT and e.provider_code == status and (status == "played" or e.at == at)
+        for e in await deliveries.events(delivery_id)
+    )

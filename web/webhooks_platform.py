@@ -97,7 +97,7 @@ async def _apply(svc: Services, parsed: ebd.Ebd) -> dict[str, Any]:
     if parsed.ebd_type == "EBRDTState":
         states = ebd_state.device_states(parsed)
         async with svc.store.write() as tx:
-            known = await record_devices(tx, states, now)
+            known = await record_devices(tx, states, now, svc.settings.batch_size)
         return {"terminals": len(states), "known": len(known)}
     return {"heartbeat": parsed.ebd_id}
 

@@ -171,8 +171,8 @@ async def test_terminal_states_set_online_and_offline(
     settings,  # type: ignore[no-untyped-def]
     clock: FakeClock,
 ) -> None:
-    async with engine(settings, clock, **KEYS) as e:
-        await _issued(api, e)
+    async with engine(settings, clock, gap_check_minutes=10, **KEYS) as e:
+        wid, _ = await _issued(api, e)
         _, tar = ebd_state.build_device_states(
             states=[(T1, ebd_state.FAULT), (T4, ebd_state.RUNNING), ("3" * 23, ebd_state.OFF)],
             source_ebrid=PLATFORM_EBRID,
@@ -186,6 +186,15 @@ async def test_terminal_states_set_online_and_offline(
             rows = await tx.conn.execute(select(tables.terminals.c.id, tables.terminals.c.status))
             status = dict(rows.all())
         assert (status["T1"], status["T4"]) == ("offline", "online")
+        # T1 went down before it played: its play fails now, and its village (nobody
+        # reached there) gets the gap actions at once, not after gap_check_minutes.
+        assert await _events(e, wid) == {T1: [("failed", "terminal-offline")], T4: []}
+        later = await e.deliveries(wid)
+        assert [d.recipient_id for d in later if d.recipient_kind == "gap"] == ["officer_b"]
+        # A second report of the same fault changes nothing more.
+        assert (await _post(e, tar)).response.result_code == 1  # type: ignore[union-attr]
+        assert await _events(e, wid) == {T1: [("failed", "terminal-offline")], T4: []}
+        assert len(await e.deliveries(wid)) == len(later)
 
 
 async def test_an_unsigned_heartbeat_is_answered_though_the_platform_key_is_set(
@@ -207,7 +216,7 @@ async def _reports(e: Engine, count: int) -> list[Report]:
     reports = e.sims["broadcast"][REPORTS]
     for _ in range(200):
         if len(reports) >= count:
-            return list(reports)
+            return list(reports)[:count]
         await asyncio.sleep(0.05)
     pytest.fail(f"the simulator pushed {len(reports)} reports, not {count}")
 
@@ -227,8 +236,9 @@ async def test_the_simulator_reports_playback_and_ewb_applies_it(
         assert (played.ebd_type, played.ebm_id, played.answer) == ("EBMStateResponse", ebm_id, 1)
         assert dict(played.states) == {T1: ebd_state.PLAYED, T4: ebd_state.FAILED}
         events = await _events(e, wid)
-        assert [name for name, _ in events[T1]] == ["played"]  # its ack and the report: once
-        assert events[T4] == [("failed", "playback-failed")]
+        assert [name for name, _ in events[T1] if name != "terminal-ack"] == ["played"]
+        # The platform said T4 was off before it reported the EBM: it failed at once.
+        assert events[T4] == [("failed", "terminal-offline")]
         async with e.services.store.read() as tx:
             rows = await tx.conn.execute(select(tables.terminals.c.id, tables.terminals.c.status))
             assert dict(rows.all())["T4"] == "offline"
@@ -249,7 +259,8 @@ async def test_a_failed_broadcast_gives_no_credit_anywhere(
         assert set(dict(failed.states).values()) == {ebd_state.FAILED}
         assert e.sims["broadcast"][ACKS] == []  # no terminal played it
         events = await _events(e, wid)
-        assert events[T1] == events[T4] == [("failed", "playback-failed")]
+        assert events[T1] == [("failed", "playback-failed")]
+        assert events[T4] == [("failed", "terminal-offline")]  # reported off before
         coverage = await ok(api.get(f"/warnings/{wid}/coverage"))
         assert coverage["county"]["terminals_played"] == 0
         assert coverage["county"]["broadcast_population"] == 0

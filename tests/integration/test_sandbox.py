@@ -187,4 +187,5 @@ async def reach_all_three(
             }
         assert events["resident"] == ["queued", "sent", "sent", "delivered"]
         assert events["officer"] == ["queued", "sent"]
-        assert events["terminal"] == ["queued", "sent", "played"]
+        # The simulator's JSON ack is a note; its EBMStateResponse plays the terminal.
+        assert events["terminal"] == ["queued", "sent", "terminal-ack", "played"]

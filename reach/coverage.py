@@ -5,7 +5,7 @@ Pure arithmetic over the figures `store/reach.py` counts with SQL aggregates (DE
 
 - strict coverage = persons confirmed reached individually / population;
 - broadcast coverage = population covered by loudspeakers that confirmed playback /
-  population;
+  population (a town-level loudspeaker's is spread over the town's villages, `spread`);
 - estimated public coverage = 1 − (1 − individual/pop) × (1 − broadcast/pop) ×
   (1 − relayed households × household size/pop), each share capped to [0, 1].
 
@@ -15,7 +15,7 @@ A town or the county sums its areas: population, persons, and estimated persons
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 PUBLIC_TARGET = 0.95  # 预警信息公众覆盖率
@@ -161,6 +161,52 @@ class Step:
     individual: int = 0
     broadcast: int = 0
     relayed_households: int = 0
+
+
+def town_shares(
+    units: Sequence[tuple[str, str, int, int]], towns: Mapping[str, str]
+) -> dict[str, list[tuple[str, int]]]:
+    """town → [(village, population)] of the targeted villages in it: how a loudspeaker
+    installed at town level is credited. Such a terminal serves the whole town (it is sent
+    an EBM only for the town or an area above it), so its covered population is spread
+    over the town's villages in proportion to their population (`spread`)."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for code, _, population, _ in units:
+        town = towns.get(code, code)
+        if town != code:
+            found.setdefault(town, []).append((code, population))
+    return found
+
+
+def spread(covered: int, villages: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """`covered` persons split over villages by population (equally where none has a
+    figure); the remainder of the rounding goes to the most populous."""
+    if not villages:
+        return []
+    weights = [max(p, 0) for _, p in villages]
+    total = sum(weights)
+    if total == 0:
+        weights, total = [1] * len(villages), len(villages)
+    parts = [covered * w // total for w in weights]
+    largest = max(range(len(villages)), key=lambda i: weights[i])
+    parts[largest] += covered - sum(parts)
+    return [(code, part) for (code, _), part in zip(villages, parts, strict=True)]
+
+
+def spread_steps(
+    steps: Iterable[Step], shares: Mapping[str, Sequence[tuple[str, int]]]
+) -> list[Step]:
+    """Steps of town-level loudspeakers split over the town's villages (`town_shares`)."""
+    found: list[Step] = []
+    for step in steps:
+        if step.area in shares and step.broadcast:
+            found.extend(
+                Step(step.second, code, broadcast=part)
+                for code, part in spread(step.broadcast, shares[step.area])
+            )
+        else:
+            found.append(step)
+    return found
 
 
 def timeline(

@@ -100,7 +100,10 @@ async def build(
     )
     timeline: list[tuple[int, float]] = []
     if version.issued_at is not None:
-        steps = await tx.reach.steps(warning.id, version.number, version.issued_at)
+        steps = coverage.spread_steps(
+            await tx.reach.steps(warning.id, version.number, version.issued_at),
+            coverage.town_shares(units, towns),
+        )
         timeline = coverage.timeline(found, steps, fallback)
     officers = await tx.users.officers()
     gaps = [

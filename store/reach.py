@@ -11,7 +11,7 @@ from sqlalchemy import Integer, and_, cast, distinct, exists, func, literal, sel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from reach import rules
-from reach.coverage import AreaReach, Step
+from reach.coverage import AreaReach, Step, spread, town_shares
 from store.dialect import insert_for
 from store.progress import lost
 from store.recipients import terminal_population
@@ -237,19 +237,27 @@ class ReachRepository:
             ).all()
         )
         codes = [u[0] for u in units]
-        installed: dict[str, list[tuple[str, int]]] = {}
+        shares = town_shares(units, towns)
+        installed: dict[str, list[tuple[str, int]]] = {}  # in the village itself
+        from_town: dict[str, list[tuple[str, int]]] = {}  # its share of its town's
         for tid, area, covered in await self.conn.execute(
             select(terminals.c.id, terminals.c.area_code, terminal_population())
             .select_from(terminals.join(areas, areas.c.code == terminals.c.area_code))
-            .where(terminals.c.area_code.in_(codes))
+            .where(terminals.c.area_code.in_([*codes, *shares]))
         ):
-            installed.setdefault(area, []).append((tid, int(covered or 0)))
+            if area in shares and area not in codes:
+                for village, part in spread(int(covered or 0), shares[area]):
+                    from_town.setdefault(village, []).append((tid, part))
+            else:
+                installed.setdefault(area, []).append((tid, int(covered or 0)))
         played = set((await self.conn.execute(self._played(warning_id, version))).scalars())
         unreachable = dict((await self.conn.execute(self._unreachable(warning_id, version))).all())
         found = []
         for code, name, population, households in units:
             here = installed.get(code, [])
-            broadcast = sum(covered for tid, covered in here if tid in played)
+            broadcast = sum(
+                covered for tid, covered in [*here, *from_town.get(code, [])] if tid in played
+            )
             found.append(
                 AreaReach(
                     code=code,

@@ -236,9 +236,16 @@ class RecipientRepository:
 
 
 def terminal_population() -> Any:
-    """A terminal's covered population: its own figure, else an equal share of its area's."""
+    """A terminal's covered population: its own figure, else an equal share of its area's
+    among the terminals in or under that area (a town-level loudspeaker without a figure
+    shares its town with the villages' own)."""
     peer = terminals.alias("peer")
     per_area = (
-        select(func.count()).where(peer.c.area_code == terminals.c.area_code).scalar_subquery()
+        select(func.count())
+        .select_from(peer.join(area_closure, area_closure.c.descendant == peer.c.area_code))
+        .where(area_closure.c.ancestor == terminals.c.area_code)
+        .scalar_subquery()
     )
-    return func.coalesce(terminals.c.covered_population, areas.c.population // per_area)
+    return func.coalesce(
+        terminals.c.covered_population, areas.c.population // func.nullif(per_area, 0)
+    )

@@ -142,6 +142,39 @@ async def test_a_state_report_decides_playback_terminal_by_terminal(
         assert coverage["county"]["terminals_played"] == 1  # T1's village has its credit
 
 
+async def test_a_town_level_loudspeaker_covers_its_villages(
+    api: Api,
+    settings,  # type: ignore[no-untyped-def]
+    clock: FakeClock,
+) -> None:
+    async with engine(settings, clock, **KEYS) as e:
+        wid, ebm_id = await _issued(api, e)
+        async with e.services.store.write() as tx:  # T4 is heard by 1,300 people
+            await tx.terminals.upsert([Terminal("T4", "响水镇大喇叭", TOWN, T4, 1300, "online")])
+        before = await ok(api.get(f"/warnings/{wid}/coverage"))
+        played = [ResourceState(T1, ebd_state.FAILED), ResourceState(T4, ebd_state.PLAYED)]
+        signer = ebd_sign.Signer(PLATFORM_PRIVATE)
+        report = _state(ebm_id, ebd_state.PLAYED, signer, created=clock.now, resources=played)
+        assert (await _post(e, report)).response.result_code == 1  # type: ignore[union-attr]
+        coverage = await ok(api.get(f"/warnings/{wid}/coverage"))
+        # Its 1,300 are spread over the town's villages by population, none left out.
+        villages = [a for a in coverage["areas"] if a["town"] == TOWN]
+        gained = {
+            a["code"]: a["broadcast_population"] - b["broadcast_population"]
+            for a, b in zip(villages, before["areas"], strict=True)
+        }
+        assert sum(gained.values()) == 1300
+        population = sum(a["population"] for a in villages)
+        for a in villages:
+            assert abs(gained[a["code"]] - 1300 * a["population"] / population) <= len(villages)
+        town = next(t for t in coverage["towns"] if t["code"] == TOWN)
+        assert town["broadcast_population"] == 1300
+        assert coverage["county"]["estimated"] > before["county"]["estimated"]
+        assert (
+            coverage["timeline"] and coverage["timeline"][-1][1] == coverage["county"]["estimated"]
+        )
+
+
 async def test_unsigned_or_malformed_packages_are_refused_and_audited(
     api: Api,
     settings,  # type: ignore[no-untyped-def]

@@ -90,3 +90,18 @@ def test_the_charts_draw_within_their_frame_and_mark_the_target() -> None:
     assert [b.below_target for b in bars.bars] == [False, True]
     assert bars.bars[0].y == pytest.approx(bars.plot[1])  # 100 %: the top of the frame
     assert bars.bars[1].y + bars.bars[1].height == pytest.approx(bars.plot[3])
+
+
+def test_a_town_level_loudspeaker_is_spread_over_its_villages_by_population() -> None:
+    units = [("V1", "东园", 300, 100), ("V2", "西园", 100, 30), ("T", "镇", 0, 0)]
+    shares = coverage.town_shares(units, {"V1": "T", "V2": "T", "T": "T"})
+    assert shares == {"T": [("V1", 300), ("V2", 100)]}  # a leaf town is its own unit
+    assert coverage.spread(1001, shares["T"]) == [("V1", 751), ("V2", 250)]
+    assert coverage.spread(3, [("A", 0), ("B", 0)]) == [("A", 2), ("B", 1)]  # no figures
+    assert coverage.spread(5, []) == []
+    steps = [Step(4, "T", broadcast=400), Step(5, "V1", individual=2)]
+    assert coverage.spread_steps(steps, shares) == [
+        Step(4, "V1", broadcast=300),
+        Step(4, "V2", broadcast=100),
+        Step(5, "V1", individual=2),
+    ]

@@ -17,6 +17,10 @@ PLAN = "ewb.plan"  # plan every issued version waiting in the outbox, queue its 
 SEND_BATCH = "ewb.send_batch"  # (batch_id,)
 SEND_DUE = "ewb.send_due"  # (lane,): that lane's retries and fallbacks whose time has come
 PLAN_QUEUE = lanes.queue_name(lanes.BROADCAST)  # planning makes the loudspeakers' work
+# A version's first planning step (officers, loudspeakers) goes at priority step 0; its
+# residents' step at 2: after the loudspeakers' and officers' batches it made (0 and 1),
+# before any resident batch (step 2 of the resident queue comes after this queue's).
+PLAN_RELAYS_PRIORITY, PLAN_RESIDENTS_PRIORITY = 0, 2
 
 celery = Celery("ewb", set_as_current=False)
 

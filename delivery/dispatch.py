@@ -14,7 +14,15 @@ from datetime import timedelta
 from celery import Celery
 
 from delivery import lanes
-from delivery.celery_app import PLAN, PLAN_QUEUE, SEND_BATCH, SEND_DUE
+from delivery.celery_app import (
+    PLAN,
+    PLAN_QUEUE,
+    PLAN_RELAYS_PRIORITY,
+    PLAN_RESIDENTS_PRIORITY,
+    SEND_BATCH,
+    SEND_DUE,
+)
+from delivery.fanout import RESIDENTS_EVENT
 from ewb.services import Services
 
 log = logging.getLogger("ewb.delivery.dispatch")
@@ -45,7 +53,7 @@ class Queue:
 
     async def _plan(self) -> None:
         try:
-            await self.send(PLAN)
+            await self.send(PLAN, priority=PLAN_RELAYS_PRIORITY)
         except Exception:  # the sweep plans it a moment later
             log.exception("could not queue the planning task; the sweep will")
 
@@ -86,15 +94,18 @@ async def sweep(services: Services, queue: Queue) -> dict[str, int]:
             " (resent_after_crash)",
             reset,
         )
-    if unplanned:
-        await queue.send(PLAN)
+    if unplanned:  # a first step waiting goes first; the residents' after urgent batches
+        relays_waiting = any(event != RESIDENTS_EVENT for event in unplanned)
+        await queue.send(
+            PLAN, priority=PLAN_RELAYS_PRIORITY if relays_waiting else PLAN_RESIDENTS_PRIORITY
+        )
     queued = await queue_batches(services, queue)
     due_lanes = {lanes.lane_of(kind) for kind, count in due.items() if count}
     for lane in due_lanes:
         await queue.send(SEND_DUE, (lane,), lanes.due_priority(lane), lanes.queue_name(lane))
     return {
         "reset": reset,
-        "unplanned": unplanned,
+        "unplanned": sum(unplanned.values()),
         "queued": queued,
         "due": sum(due.values()),
     }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from delivery import lanes
 from delivery.lanes import CHANGE, RELAY
 from ewb.services import Services
+from store import writers
 from store.db import Tx
 from store.tables import deliveries, delivery_events
 from store.users import OfficerRow
@@ -122,14 +124,29 @@ async def plan_residents(
     return {"cancelled_earlier": cancelled, "batches": batches, "deliveries": deliveries}
 
 
-async def plan_next(services: Services) -> dict[str, Any] | None:
+async def plan_next(services: Services, *, urgent_first: bool = False) -> dict[str, Any] | None:
     """Process the oldest outbox row, if any; returns what was planned. An issued version
-    takes two rows: its relays first (`plan_relays`), then its residents."""
+    takes two rows: its relays first (`plan_relays`), then its residents. With
+    `urgent_first` (a worker whose one process also sends), a residents' row waits while
+    loudspeaker or officer batches made in the last `batch_requeue_seconds` are ready to
+    go: `{"deferred": ...}` is returned and nothing is planned."""
     now = services.clock()
+    with writers.urgent():  # SQLite: planning does not queue behind a fan-out's writes
+        return await _plan_next(services, now, urgent_first)
+
+
+async def _plan_next(
+    services: Services, now: datetime, urgent_first: bool
+) -> dict[str, Any] | None:
     async with services.store.write() as tx:
-        row = await tx.batches.claim_outbox()
+        row = await tx.batches.claim_outbox(last=RESIDENTS_EVENT)  # relays before residents
         if row is None:
             return None
+        if urgent_first and row.event == RESIDENTS_EVENT:
+            since = now - timedelta(seconds=services.settings.batch_requeue_seconds)
+            urgent = [kind for lane in lanes.URGENT for kind in lanes.kinds(lane)]
+            if await tx.batches.fresh_ready(urgent, since, now):
+                return {"warning_id": row.warning_id, "version": row.version, "deferred": True}
         warning = (await tx.warnings.get(row.warning_id)).warning
         version = warning.version(row.version)
         step = plan_residents if row.event == RESIDENTS_EVENT else plan_relays

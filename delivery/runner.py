@@ -20,6 +20,7 @@ from delivery.batch import give_back, run_batch, send_or_release
 from delivery.fanout import RESIDENTS_EVENT, plan_next
 from delivery.ratelimit import Limiter
 from ewb.services import Services
+from store import writers
 from store.batches import BatchRow
 
 log = logging.getLogger("ewb.delivery.runner")
@@ -82,7 +83,13 @@ class Runner:
 
     async def step(self) -> bool:
         """One round: plan every issued version waiting (so priorities compare across all
-        of them), then in every lane start batches and retries while its slots are free."""
+        of them), then in every lane start batches and retries while its slots are free.
+        Its own writes (claims) are short and go first on SQLite, so that a round never
+        waits behind a fan-out's writes before it plans an urgent warning."""
+        with writers.urgent():
+            return await self._step()
+
+    async def _step(self) -> bool:
         worked = False
         while (found := await plan_next(self.services)) is not None:
             worked = True
@@ -124,7 +131,8 @@ class Runner:
         return worked
 
     def _spawn(self, lane: str, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
+        with writers.urgent(lane in lanes.URGENT):  # SQLite: its writes go first (the task
+            task = asyncio.ensure_future(work)  # keeps the context it was made in)
         self._lanes[lane].add(task)
         task.add_done_callback(lambda done: self._done(lane, done))
 

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from delivery.adapters import Adapters, build_adapters
 from delivery.batch import give_back, run_batch, send_due
-from delivery.celery_app import PLAN, SEND_BATCH, SEND_DUE, celery
+from delivery.celery_app import PLAN, PLAN_RESIDENTS_PRIORITY, SEND_BATCH, SEND_DUE, celery
 from delivery.dispatch import Queue, queue_batches
 from delivery.fanout import RESIDENTS_EVENT, plan_next
 from delivery.ratelimit import RedisRateLimiter
@@ -97,13 +97,17 @@ def _close(**_: object) -> None:
 async def plan_all(w: Worker) -> int:
     """Plan the issued versions waiting and queue their batches (after the commits). Once
     a version's relays are planned their batches are queued, and the residents' planning
-    goes back to the queue behind them: this worker sends the loudspeakers' package first."""
+    goes back to the queue behind them (celery_app.PLAN_RESIDENTS_PRIORITY): this worker
+    sends the loudspeakers' package and the officers' messages first."""
     planned = 0
-    while (found := await plan_next(w.services)) is not None:
+    while (found := await plan_next(w.services, urgent_first=True)) is not None:
+        if found.get("deferred"):  # this worker sends the urgent batches first
+            await w.queue.send(PLAN, priority=PLAN_RESIDENTS_PRIORITY)
+            return planned
         planned += 1
         if found.get("step") != RESIDENTS_EVENT and "skipped" not in found:
             await queue_batches(w.services, w.queue)
-            await w.queue.send(PLAN, priority=1)  # behind the officers, before residents
+            await w.queue.send(PLAN, priority=PLAN_RESIDENTS_PRIORITY)
             return planned
     await queue_batches(w.services, w.queue)
     return planned

@@ -68,7 +68,11 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     _distributed(settings)
     worker.use(settings)
-    pool = ["--pool=solo"] if args.concurrency == 1 else [f"--concurrency={args.concurrency}"]
+    # Solo: one task at a time, and (concurrency 1) one message reserved at a time, so the
+    # next task taken is the most urgent waiting then, not one prefetched before it came.
+    pool = [f"--concurrency={args.concurrency}"]
+    if args.concurrency == 1:
+        pool.insert(0, "--pool=solo")
     configure(settings).worker_main(
         [
             "worker",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.fanout import ALL_CHANNELS
@@ -58,13 +58,14 @@ class BatchRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def claim_outbox(self) -> OutboxRow | None:
-        """The oldest unprocessed outbox row, locked (PostgreSQL: other runners skip it)."""
+    async def claim_outbox(self, last: str = "") -> OutboxRow | None:
+        """The oldest unprocessed outbox row, locked (PostgreSQL: other runners skip it);
+        rows of the event `last` (the residents' planning) only when no other waits."""
         row = (
             await self.conn.execute(
                 select(outbox)
                 .where(outbox.c.processed_at.is_(None))
-                .order_by(outbox.c.id)
+                .order_by(case((outbox.c.event == last, 1), else_=0), outbox.c.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )
@@ -76,12 +77,15 @@ class BatchRepository:
             update(outbox).where(outbox.c.id == outbox_id).values(processed_at=now, summary=summary)
         )
 
-    async def outbox_waiting(self) -> int:
-        """Issued versions not planned yet."""
+    async def outbox_waiting(self) -> dict[str, int]:
+        """Planning steps not done yet, by event (an issued version's first step, or its
+        residents')."""
         found = await self.conn.execute(
-            select(func.count()).select_from(outbox).where(outbox.c.processed_at.is_(None))
+            select(outbox.c.event, func.count())
+            .where(outbox.c.processed_at.is_(None))
+            .group_by(outbox.c.event)
         )
-        return int(found.scalar_one())
+        return {event: int(n) for event, n in found.all()}
 
     async def outbox_pending(self, warning_id: int) -> bool:
         found = await self.conn.execute(
@@ -238,6 +242,22 @@ class BatchRepository:
             .limit(1)
         )
         return unplanned.first() is not None
+
+    async def fresh_ready(
+        self, kinds: Sequence[str], created_since: datetime, now: datetime
+    ) -> bool:
+        """Whether a batch of these recipient kinds made since `created_since` waits to run."""
+        found = await self.conn.execute(
+            select(delivery_batches.c.id)
+            .where(
+                delivery_batches.c.state == "pending",
+                _before(delivery_batches.c.not_before, now, inclusive=True),
+                delivery_batches.c.recipient_kind.in_(list(kinds)),
+                delivery_batches.c.created_at >= created_since,
+            )
+            .limit(1)
+        )
+        return found.first() is not None
 
     async def step_aside(self, batch_id: int, now: datetime) -> None:
         """A running batch yields its slot to more urgent work: pending again, its unsent

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -28,6 +27,7 @@ from store.throttle import ThrottleRepository
 from store.timers import TimerRepository
 from store.users import UserRepository
 from store.warnings import WarningRepository
+from store.writers import WriterQueue
 from warning.areas import AreaTree
 from warning.rules import Rules
 
@@ -86,9 +86,9 @@ class Store:
     def __init__(self, engine: AsyncEngine, make_rules: Callable[[AreaTree], Rules]) -> None:
         self.engine = engine
         self._make_rules = make_rules
-        # SQLite has one writer at a time; queueing writers of this process here avoids
-        # SQLite's busy-wait back-off (sleeps of up to 100 ms) under concurrent requests.
-        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # SQLite has one writer at a time: this process's writers queue here, urgent
+        # ones first (store/writers.py).
+        self._writers = WriterQueue() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from config.settings import Settings
-from store import unit_of_work
+from store import unit_of_work, writers
 from store.unit_of_work import Decide
 from templates import approval, preview
 from warning import commands, wording
@@ -37,16 +37,17 @@ async def run_command(
 ) -> tuple[Warning, Rules]:
     """Run one workflow command as the request's actor (the API and the console both)."""
     svc = services(request)
-    result = await unit_of_work.change(
-        svc.store,
-        warning_id,
-        decide,
-        now=svc.clock(),
-        actor=actor(request),
-        action=action,
-        expected=expected,
-        needs_sequence=needs_sequence,
-    )
+    with writers.urgent(needs_sequence):  # SQLite: an issue does not queue behind a fan-out
+        result = await unit_of_work.change(
+            svc.store,
+            warning_id,
+            decide,
+            now=svc.clock(),
+            actor=actor(request),
+            action=action,
+            expected=expected,
+            needs_sequence=needs_sequence,
+        )
     if needs_sequence:
         wake_runner(request)  # an issue committed its outbox row: fan out now
     return result

@@ -81,10 +81,12 @@ class Cluster:
     redis: Redis
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
 
-    async def start(self, role: str, name: str) -> asyncio.subprocess.Process:
-        """`ewb worker` or `ewb scheduler`, logging to a file under var_dir."""
+    async def start(self, role: str, name: str, *options: str) -> asyncio.subprocess.Process:
+        """`ewb worker` or `ewb scheduler` (with these command-line `options`), logging to a
+        file under var_dir."""
         log = open(self.settings.var_dir / f"{name}.log", "ab")  # noqa: ASYNC230, SIM115
         args = ["worker", "--name", f"{name}@test"] if role == "worker" else [role]
+        args.extend(options)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

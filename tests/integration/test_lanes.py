@@ -36,7 +36,8 @@ RESIDENTS = 20_000
 LATENCY_MS = 200  # every SMS request waits this long at the provider
 SLOW = {"batch_size": 300, "claim_chunk": 50}
 LOUDSPEAKERS = 60  # more than the bound in seconds, at the platform's one package a second
-ONE_WORKER_BOUND = 3.5  # seconds; embedded, the urgent lanes have slots of their own: 2 s
+ONE_WORKER_BOUND = 3.0  # seconds (seen: 1.7–2.1); embedded, and with a worker kept for the
+# urgent lanes, they have slots of their own: 2 s
 BLUE, RED, ALL_CLEAR = "暴雨蓝色", "台风红色", "解除"
 
 
@@ -133,14 +134,34 @@ async def test_loudspeakers_go_first_during_a_fanout_on_one_worker(settings) -> 
             await asyncio.sleep(0.5)
         await _settled(c)
         # One solo worker shares its one process between the lanes: it yields between
-        # chunks, so the urgent package waits for the chunks in flight (2 × 50 SMS at the
-        # 50/s limit, about 2 s) and the planning, never for a resident batch (6 s).
+        # chunks, so the urgent package waits for the chunks in flight (2 × 50 SMS at 200 ms
+        # and 20 at a time, about 1–1.5 s) and the relays' planning (the residents' waits
+        # behind the urgent batches), never for a resident batch (4 s).
         assert waits["red"] <= ONE_WORKER_BOUND, (waits, c.log("w1")[-3000:])
         assert waits["all_clear"] <= ONE_WORKER_BOUND, (waits, c.log("w1")[-3000:])
         _residents_once(c.sims["twilio"], BLUE)
         _red_and_all_clear_once(c.sims["twilio"])
         # Whether the worker yielded a resident batch or was between two when the warning
         # came depends on the moment; either way the bounds above held.
+
+
+async def test_a_worker_for_the_urgent_lanes_only(settings) -> None:  # type: ignore[no-untyped-def]
+    """`ewb worker --lanes broadcast,officer` (which also plans) beside a worker for the
+    residents: the urgent packages never wait for a resident chunk."""
+    paced = {**UNLIMITED, "broadcast": 1.0}
+    async with cluster(settings, preempt_grace_seconds=0, rate_limits=paced, **SLOW) as c:
+        await store_sms_residents(c.services, RESIDENTS)
+        await add_relays(c.services)
+        await add_loudspeakers(c.services, LOUDSPEAKERS)
+        await c.start("worker", "w1", "--lanes", "resident")
+        await c.start("worker", "urgent", "--lanes", "broadcast,officer")
+        await c.start("scheduler", "s1")
+        waits = await _urgent_during_fanout(c.api, c.sims, lambda: None, **real_time_body())
+        await _settled(c)
+        assert waits["red"] <= 2.0, (waits, c.log("urgent")[-3000:])
+        assert waits["all_clear"] <= 2.0, (waits, c.log("urgent")[-3000:])
+        _residents_once(c.sims["twilio"], BLUE)
+        _red_and_all_clear_once(c.sims["twilio"])
 
 
 async def _settled(c: Any) -> None:

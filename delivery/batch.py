@@ -122,7 +122,7 @@ async def _should_yield(
     if lanes.lane_of(batch.recipient_kind) != lanes.RESIDENT:
         return False
     grace = timedelta(seconds=services.settings.preempt_grace_seconds)
-    urgent = [kind for lane in lanes.URGENT for kind in lanes.kinds(lane)] if distributed else []
+    urgent = lanes.urgent_kinds() if distributed else []
     return await tx.batches.more_urgent_waiting(
         batch.priority, lanes.kinds(lanes.RESIDENT), urgent, now - grace, now
     )

@@ -144,8 +144,7 @@ async def _plan_next(
             return None
         if urgent_first and row.event == RESIDENTS_EVENT:
             since = now - timedelta(seconds=services.settings.batch_requeue_seconds)
-            urgent = [kind for lane in lanes.URGENT for kind in lanes.kinds(lane)]
-            if await tx.batches.fresh_ready(urgent, since, now):
+            if await tx.batches.fresh_ready(lanes.urgent_kinds(), since, now):
                 return {"warning_id": row.warning_id, "version": row.version, "deferred": True}
         warning = (await tx.warnings.get(row.warning_id)).warning
         version = warning.version(row.version)

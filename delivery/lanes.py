@@ -43,6 +43,11 @@ def kinds(lane: str) -> Sequence[str]:
     return _KINDS[lane]
 
 
+def urgent_kinds() -> list[str]:
+    """The recipient kinds of the urgent lanes (loudspeakers, officers)."""
+    return [kind for lane in URGENT for kind in kinds(lane)]
+
+
 def lane_of(recipient_kind: str) -> str:
     for lane, members in _KINDS.items():
         if recipient_kind in members:

@@ -54,6 +54,14 @@ def _before(column: Any, when: datetime, *, inclusive: bool = False) -> Any:
     return or_(column.is_(None), column <= when if inclusive else column < when)
 
 
+def _ready(now: datetime) -> Any:
+    """A batch waiting to run whose pause (if any) is over."""
+    return and_(
+        delivery_batches.c.state == "pending",
+        _before(delivery_batches.c.not_before, now, inclusive=True),
+    )
+
+
 class BatchRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -99,10 +107,7 @@ class BatchRepository:
         self, now: datetime, kinds: Sequence[str] | None = None
     ) -> BatchRow | None:
         """The most urgent pending batch (of these recipient kinds: one lane), now running."""
-        which = [
-            delivery_batches.c.state == "pending",
-            _before(delivery_batches.c.not_before, now, inclusive=True),
-        ]
+        which = [_ready(now)]
         if kinds is not None:
             which.append(delivery_batches.c.recipient_kind.in_(kinds))
         row = (
@@ -167,11 +172,7 @@ class BatchRepository:
         queued now: never queued, queued long ago and not started (the message was lost),
         or held by a worker that stopped beating. Most urgent first."""
         due = or_(
-            and_(
-                delivery_batches.c.state == "pending",
-                _before(delivery_batches.c.queued_at, requeue_before),
-                _before(delivery_batches.c.not_before, now, inclusive=True),
-            ),
+            and_(_ready(now), _before(delivery_batches.c.queued_at, requeue_before)),
             and_(
                 delivery_batches.c.state == "running",
                 _before(delivery_batches.c.heartbeat_at, stale_before),
@@ -220,8 +221,7 @@ class BatchRepository:
         `waited_since` for a slot: a higher priority in the same lane (kinds `same_lane`),
         any batch of the `urgent` kinds, or (with `urgent`) an issued version not planned."""
         ready = and_(
-            delivery_batches.c.state == "pending",
-            _before(delivery_batches.c.not_before, now, inclusive=True),
+            _ready(now),
             func.coalesce(delivery_batches.c.not_before, delivery_batches.c.created_at)
             <= waited_since,
         )
@@ -250,8 +250,7 @@ class BatchRepository:
         found = await self.conn.execute(
             select(delivery_batches.c.id)
             .where(
-                delivery_batches.c.state == "pending",
-                _before(delivery_batches.c.not_before, now, inclusive=True),
+                _ready(now),
                 delivery_batches.c.recipient_kind.in_(list(kinds)),
                 delivery_batches.c.created_at >= created_since,
             )

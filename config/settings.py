@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     sim_rate_429: float = Field(ge=0, le=1)
     sim_rate_500: float = Field(ge=0, le=1)
     batch_size: int = Field(ge=1, le=10000)
+    plan_slice_residents: int = Field(ge=1)
     claim_chunk: int = Field(ge=1, le=1000)
     chunks_in_flight: int = Field(ge=1, le=16)
     runner_batches: int = Field(ge=1, le=64)

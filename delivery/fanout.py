@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from delivery import lanes
 from delivery.lanes import CHANGE, RELAY
 from ewb.services import Services
 from store import writers
@@ -104,55 +104,89 @@ async def plan_relays(
 
 
 async def plan_residents(
-    tx: Tx, warning: Warning, version: Version, now: datetime, batch_size: int
+    tx: Tx,
+    warning: Warning,
+    version: Version,
+    now: datetime,
+    batch_size: int,
+    slice_size: int,
+    after_id: int | None = None,
 ) -> dict[str, Any]:
-    """The second step: the version's residents, set-based, cut into batches."""
+    """The second step: the version's residents, set-based, cut into batches, one slice
+    of `slice_size` residents (by id, after `after_id`) per outbox row: a county's take
+    seconds, and an urgent version issued meanwhile is planned between two slices. Each
+    slice but the last writes the next one's row; the last adds those an earlier version
+    reached, and returns what the whole version holds (`deliveries`)."""
     assert warning.id is not None
     rules = await tx.rules()
     wid, number = warning.id, version.number
-    cancelled = await tx.fanout.cancel_older(wid, number, now, residents=True)
-    if version.is_cancel:  # the all-clear goes to those who were sent the warning
-        await tx.fanout.add_previous(wid, number, priority(version, False), now, ("resident",))
-    else:
+    resident = priority(version, False)
+    since = await tx.fanout.last_delivery_id()
+    summary: dict[str, Any] = {}
+    if after_id is None:
+        summary["cancelled_earlier"] = await tx.fanout.cancel_older(
+            wid, number, now, residents=True
+        )
+    upto = None
+    if not version.is_cancel:  # an all-clear goes to those who were sent the warning
+        upto = await tx.fanout.slice_end(after_id, slice_size)
         spec = spec_for(version, rules.catalog)
-        await tx.fanout.add_planned(wid, number, spec, priority(version, False), now)
-        if number > 1:  # those an earlier version reached (and not planned above) hear too
-            await tx.fanout.add_previous(wid, number, priority(version, False), now, ("resident",))
-    await tx.fanout.queue_events(wid, number, now, kind="resident")
-    batches = await tx.fanout.make_batches(wid, number, batch_size, now, kind="resident")
-    deliveries = await tx.fanout.summary(wid, number)
-    return {"cancelled_earlier": cancelled, "batches": batches, "deliveries": deliveries}
+        await tx.fanout.add_planned(wid, number, spec, resident, now, after_id, upto)
+    if upto is None:  # the last slice
+        if version.is_cancel or number > 1:  # those an earlier version reached hear too
+            await tx.fanout.add_previous(wid, number, resident, now, ("resident",))
+    else:
+        await tx.outbox.add(wid, number, RESIDENTS_EVENT, now, after_id=upto)
+        summary["planned_upto"] = upto
+    await tx.fanout.queue_events(wid, number, now, kind="resident", since_id=since)
+    summary["batches"] = await tx.fanout.make_batches(
+        wid, number, batch_size, now, kind="resident", since_id=since
+    )
+    if upto is None:
+        summary["deliveries"] = await tx.fanout.summary(wid, number)
+    return summary
 
 
-async def plan_next(services: Services, *, urgent_first: bool = False) -> dict[str, Any] | None:
+async def plan_next(services: Services, *, defer_for: Sequence[str] = ()) -> dict[str, Any] | None:
     """Process the oldest outbox row, if any; returns what was planned. An issued version
-    takes two rows: its relays first (`plan_relays`), then its residents. With
-    `urgent_first` (a worker whose one process also sends), a residents' row waits while
-    loudspeaker or officer batches made in the last `batch_requeue_seconds` are ready to
-    go: `{"deferred": ...}` is returned and nothing is planned."""
+    takes two rows or more: its relays first (`plan_relays`), then its residents, a slice
+    at a time. With `defer_for` (the urgent recipient kinds a worker whose one process
+    also sends them: lanes.urgent_kinds(its lanes)), a residents' row waits while batches
+    of those kinds made in the last `batch_requeue_seconds` are ready to go:
+    `{"deferred": ...}` is returned and nothing is planned."""
     now = services.clock()
     with writers.urgent():  # SQLite: planning does not queue behind a fan-out's writes
-        return await _plan_next(services, now, urgent_first)
+        return await _plan_next(services, now, defer_for)
 
 
 async def _plan_next(
-    services: Services, now: datetime, urgent_first: bool
+    services: Services, now: datetime, defer_for: Sequence[str]
 ) -> dict[str, Any] | None:
     async with services.store.write() as tx:
         row = await tx.batches.claim_outbox(last=RESIDENTS_EVENT)  # relays before residents
         if row is None:
             return None
-        if urgent_first and row.event == RESIDENTS_EVENT:
+        if defer_for and row.event == RESIDENTS_EVENT:
             since = now - timedelta(seconds=services.settings.batch_requeue_seconds)
-            if await tx.batches.fresh_ready(lanes.urgent_kinds(), since, now):
+            if await tx.batches.fresh_ready(defer_for, since, now):
                 return {"warning_id": row.warning_id, "version": row.version, "deferred": True}
         warning = (await tx.warnings.get(row.warning_id)).warning
         version = warning.version(row.version)
-        step = plan_residents if row.event == RESIDENTS_EVENT else plan_relays
+        settings = services.settings
         if version.state is not State.ISSUED:
             summary: dict[str, Any] = {"skipped": f"version is {version.state.value}"}
+        elif row.event == RESIDENTS_EVENT:
+            summary = await plan_residents(
+                tx,
+                warning,
+                version,
+                now,
+                settings.batch_size,
+                settings.plan_slice_residents,
+                row.after_id,
+            )
         else:
-            summary = await step(tx, warning, version, now, services.settings.batch_size)
+            summary = await plan_relays(tx, warning, version, now, settings.batch_size)
         await tx.batches.finish_outbox(row.id, summary, services.clock())
     planned = sum(
         n for per_kind in summary.get("deliveries", {}).values() for n in per_kind.values()

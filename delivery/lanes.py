@@ -43,9 +43,10 @@ def kinds(lane: str) -> Sequence[str]:
     return _KINDS[lane]
 
 
-def urgent_kinds() -> list[str]:
-    """The recipient kinds of the urgent lanes (loudspeakers, officers)."""
-    return [kind for lane in URGENT for kind in kinds(lane)]
+def urgent_kinds(among: Sequence[str] = URGENT) -> list[str]:
+    """The recipient kinds of the urgent lanes (loudspeakers, officers), or of those
+    `among` these lanes."""
+    return [kind for lane in URGENT if lane in among for kind in kinds(lane)]
 
 
 def lane_of(recipient_kind: str) -> str:

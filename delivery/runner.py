@@ -1,7 +1,9 @@
 """The embedded runner: inside `ewb serve`, turns outbox rows into sends, most urgent first.
 
-One loop plans issued versions and, in each urgency lane (lanes.py), starts batches while
-the lane has free slots (most urgent first) and sends its due retries and fallbacks:
+One loop plans issued versions (a version's relays, then its residents a slice at a time,
+the relays of a version issued meanwhile between two slices) and, in each urgency lane
+(lanes.py), starts batches while the lane has free slots (most urgent first) and sends
+its due retries and fallbacks:
 loudspeakers and officers in `runner_urgent_batches` slots each, residents in
 `runner_batches`. On start it recovers what a crash left behind. The distributed mode runs
 the same steps in Celery.
@@ -94,6 +96,8 @@ class Runner:
         while (found := await plan_next(self.services)) is not None:
             worked = True
             if found.get("step") == RESIDENTS_EVENT:
+                if "planned_upto" in found:  # a slice of a long planning: its batches start
+                    await self._fill(lanes.RESIDENT)  # (the more urgent pre-empt them)
                 continue
             for lane in lanes.URGENT:  # relays go out before the residents are planned
                 await self._fill(lane)

@@ -20,6 +20,7 @@ from celery.signals import worker_process_shutdown, worker_shutdown
 from redis.asyncio import Redis
 
 from config.settings import Settings
+from delivery import lanes
 from delivery.adapters import Adapters, build_adapters
 from delivery.batch import give_back, run_batch, send_due
 from delivery.celery_app import PLAN, PLAN_RESIDENTS_PRIORITY, SEND_BATCH, SEND_DUE, celery
@@ -42,6 +43,7 @@ class Worker:
     limiter: RedisRateLimiter
     redis: Redis
     queue: Queue
+    lanes: tuple[str, ...] = lanes.LANES  # the lanes whose queues this worker consumes
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(work)
@@ -54,13 +56,15 @@ class Worker:
 
 
 _settings: Settings | None = None
+_lanes: tuple[str, ...] = lanes.LANES
 _worker: Worker | None = None
 
 
-def use(settings: Settings) -> None:
-    """The settings this process's worker will be built from (set by `ewb worker`)."""
-    global _settings
-    _settings = settings
+def use(settings: Settings, chosen: tuple[str, ...] = lanes.LANES) -> None:
+    """The settings this process's worker will be built from, and the lanes it consumes
+    (set by `ewb worker`)."""
+    global _settings, _lanes
+    _settings, _lanes = settings, chosen
 
 
 def worker() -> Worker:
@@ -81,7 +85,7 @@ async def _build(loop: asyncio.AbstractEventLoop, settings: Settings) -> Worker:
     adapters = build_adapters(settings, services.clock)
     redis = Redis.from_url(settings.broker_url)
     limiter = RedisRateLimiter(redis, adapters.rates(settings))
-    return Worker(loop, services, adapters, limiter, redis, Queue(celery))
+    return Worker(loop, services, adapters, limiter, redis, Queue(celery), _lanes)
 
 
 @worker_process_shutdown.connect
@@ -98,14 +102,22 @@ async def plan_all(w: Worker) -> int:
     """Plan the issued versions waiting and queue their batches (after the commits). Once
     a version's relays are planned their batches are queued, and the residents' planning
     goes back to the queue behind them (celery_app.PLAN_RESIDENTS_PRIORITY): this worker
-    sends the loudspeakers' package and the officers' messages first."""
+    sends the loudspeakers' package and the officers' messages first. So does each slice of
+    the residents' planning but the last."""
     planned = 0
-    while (found := await plan_next(w.services, urgent_first=True)) is not None:
+    # Waits only for urgent batches it will send itself: a worker without the officer lane
+    # does not re-queue its planning until another worker took the officers' batches.
+    defer_for = lanes.urgent_kinds(w.lanes)
+    while (found := await plan_next(w.services, defer_for=defer_for)) is not None:
         if found.get("deferred"):  # this worker sends the urgent batches first
             await w.queue.send(PLAN, priority=PLAN_RESIDENTS_PRIORITY)
             return planned
         planned += 1
-        if found.get("step") != RESIDENTS_EVENT and "skipped" not in found:
+        relays = found.get("step") != RESIDENTS_EVENT
+        if "skipped" not in found and (relays or "planned_upto" in found):
+            # Relays planned, or a slice of residents with more to come: queue the
+            # batches, and the rest of the planning behind them (a PLAN for a version
+            # issued meanwhile comes first: its relays are planned before the next slice).
             await queue_batches(w.services, w.queue)
             await w.queue.send(PLAN, priority=PLAN_RESIDENTS_PRIORITY)
             return planned

@@ -67,7 +67,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ewb worker: {e}", file=sys.stderr)
         return 2
     _distributed(settings)
-    worker.use(settings)
+    worker.use(settings, chosen)
     # Solo: one task at a time, and (concurrency 1) one message reserved at a time, so the
     # next task taken is the most urgent waiting then, not one prefetched before it came.
     pool = [f"--concurrency={args.concurrency}"]

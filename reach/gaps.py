@@ -160,10 +160,11 @@ def _gap_checked(version: Version) -> bool:
 async def _rebroadcast(
     tx: Tx, warning_id: int, version: Version, codes: list[str], now: datetime, batch_size: int
 ) -> dict[str, object]:
-    """The version's loudspeakers in these areas play it again: a new repeat."""
+    """The version's loudspeakers in these areas that are online play it again: a new
+    repeat (an offline or faulty one would only fail again)."""
     repeat = await tx.timers.next_terminal_repeat(warning_id, version.number)
     added = await tx.fanout.add_terminals(
-        warning_id, version.number, codes, priority(version, True), now, repeat
+        warning_id, version.number, codes, priority(version, True), now, repeat, online_only=True
     )
     if not added:
         return {}

@@ -33,6 +33,7 @@ class OutboxRow:
     warning_id: int
     version: int
     event: str
+    after_id: int | None = None  # a residents' slice after the first
 
 
 def _batch(row: Any) -> BatchRow:
@@ -78,7 +79,9 @@ class BatchRepository:
                 .with_for_update(skip_locked=True)
             )
         ).first()
-        return OutboxRow(row.id, row.warning_id, row.version, row.event) if row else None
+        if row is None:
+            return None
+        return OutboxRow(row.id, row.warning_id, row.version, row.event, row.after_id)
 
     async def finish_outbox(self, outbox_id: int, summary: dict[str, Any], now: datetime) -> None:
         await self.conn.execute(

@@ -56,8 +56,12 @@ def _fixed(warning_id: int, version: int, priority: int, now: datetime) -> dict[
     }
 
 
-def _only(warning_id: int, version: int, repeat: int | None, kind: str | None) -> list[Any]:
+def _only(
+    warning_id: int, version: int, repeat: int | None, kind: str | None, since_id: int | None
+) -> list[Any]:
     which = [deliveries.c.warning_id == warning_id, deliveries.c.version == version]
+    if since_id is not None:  # only the deliveries added after that one (a slice's)
+        which.append(deliveries.c.id > since_id)
     if repeat is not None:
         which.append(deliveries.c.repeat == repeat)
     if kind is not None:
@@ -105,12 +109,34 @@ class FanoutRepository:
         )
         return result.rowcount
 
+    async def slice_end(self, after: int | None, size: int) -> int | None:
+        """The id of the `size`-th resident after `after`: the end of a planning slice;
+        None when fewer are left (the slice runs to the end)."""
+        which = [] if after is None else [residents.c.id > after]
+        found = await self.conn.execute(
+            select(residents.c.id).where(*which).order_by(residents.c.id).offset(size - 1).limit(1)
+        )
+        return found.scalar()
+
+    async def last_delivery_id(self) -> int:
+        """The highest delivery id so far: what a slice adds after it is the slice's."""
+        found = await self.conn.execute(select(func.max(deliveries.c.id)))
+        return found.scalar() or 0
+
     async def add_planned(
-        self, warning_id: int, version: int, spec: AudienceSpec, priority: int, now: datetime
+        self,
+        warning_id: int,
+        version: int,
+        spec: AudienceSpec,
+        priority: int,
+        now: datetime,
+        after: int | None = None,
+        upto: int | None = None,
     ) -> int:
-        """One delivery per planned resident; no channel left → state `unreachable`."""
+        """One delivery per planned resident (whose id is after `after` and up to `upto`);
+        no channel left → state `unreachable`."""
         f = _fixed(warning_id, version, priority, now)
-        planned = plan(spec).subquery()
+        planned = plan(spec, after, upto).subquery()
         address = case(
             (planned.c.channel == "sms", residents.c.phone),
             (planned.c.channel == "wechat", residents.c.wechat_openid),
@@ -193,9 +219,19 @@ class FanoutRepository:
         priority: int,
         now: datetime,
         repeat: int = 0,
+        online_only: bool = False,
     ) -> int:
-        """One delivery per terminal in or under the areas (`repeat` > 0: a repeat)."""
+        """One delivery per terminal in or under the areas (`repeat` > 0: a repeat; with
+        `online_only`, only the terminals the platform last reported online)."""
         f = _fixed(warning_id, version, priority, now)
+        which = [
+            exists().where(
+                area_closure.c.descendant == terminals.c.area_code,
+                area_closure.c.ancestor.in_(list(areas)),
+            )
+        ]
+        if online_only:
+            which.append(terminals.c.status == "online")
         rows = select(
             f["w"],
             f["v"],
@@ -209,12 +245,7 @@ class FanoutRepository:
             f["now"],
             f["now"],
             literal(repeat),
-        ).where(
-            exists().where(
-                area_closure.c.descendant == terminals.c.area_code,
-                area_closure.c.ancestor.in_(list(areas)),
-            )
-        )
+        ).where(*which)
         result = await self.conn.execute(insert(deliveries).from_select([*COLUMNS, "repeat"], rows))
         return result.rowcount
 
@@ -225,10 +256,11 @@ class FanoutRepository:
         now: datetime,
         repeat: int | None = None,
         kind: str | None = None,
+        since_id: int | None = None,
     ) -> None:
         """A `queued` event for every delivery of the version (or of one repeat to one
-        kind of recipient)."""
-        which = _only(warning_id, version, repeat, kind)
+        kind of recipient; or those with an id above `since_id`)."""
+        which = _only(warning_id, version, repeat, kind, since_id)
         await self.conn.execute(
             insert(delivery_events).from_select(
                 ["delivery_id", "event", "at"],
@@ -244,11 +276,16 @@ class FanoutRepository:
         now: datetime,
         repeat: int | None = None,
         kind: str | None = None,
+        since_id: int | None = None,
     ) -> int:
-        """Cut the pending deliveries (of one repeat to one kind of recipient) into id
-        ranges of `size` per recipient kind. A batch holds every channel (channel `*`): its
-        chunks send SMS and WeChat side by side, each at its own provider's pace."""
-        which = [*_only(warning_id, version, repeat, kind), deliveries.c.state == "pending"]
+        """Cut the pending deliveries (of one repeat to one kind of recipient; with an id
+        above `since_id`) into id ranges of `size` per recipient kind. A batch holds every
+        channel (channel `*`): its chunks send SMS and WeChat side by side, each at its
+        own provider's pace."""
+        which = [
+            *_only(warning_id, version, repeat, kind, since_id),
+            deliveries.c.state == "pending",
+        ]
         numbered = (
             select(
                 deliveries.c.id,

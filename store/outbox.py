@@ -14,10 +14,22 @@ class OutboxRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def add(self, warning_id: int, version: int, event: str, now: datetime) -> None:
+    async def add(
+        self,
+        warning_id: int,
+        version: int,
+        event: str,
+        now: datetime,
+        after_id: int | None = None,
+    ) -> None:
+        """`after_id`: a residents' slice after the first (the last resident id planned)."""
         await self.conn.execute(
             insert(outbox).values(
-                warning_id=warning_id, version=version, event=event, created_at=now
+                warning_id=warning_id,
+                version=version,
+                event=event,
+                created_at=now,
+                after_id=after_id,
             )
         )
 

@@ -46,8 +46,12 @@ from subscribers.segmentation import Audience, AudienceSpec
 UNLISTED = 100
 
 
-def _matched(spec: AudienceSpec) -> Select[Any]:
+def _matched(spec: AudienceSpec, after: int | None, upto: int | None) -> Select[Any]:
     conditions = [under(spec.areas)]
+    if after is not None:
+        conditions.append(residents.c.id > after)
+    if upto is not None:
+        conditions.append(residents.c.id <= upto)
     if spec.groups:
         conditions.append(
             exists().where(
@@ -72,9 +76,10 @@ def _matched(spec: AudienceSpec) -> Select[Any]:
     ).where(*conditions)
 
 
-def plan(spec: AudienceSpec) -> Select[Any]:
-    """(resident_id, area_code, channel) for every matched resident, once each."""
-    matched = _matched(spec).cte("matched")
+def plan(spec: AudienceSpec, after: int | None = None, upto: int | None = None) -> Select[Any]:
+    """(resident_id, area_code, channel) for every matched resident, once each; with
+    `after`/`upto`, only those whose id is in that slice."""
+    matched = _matched(spec, after, upto).cte("matched")
     defaults = union_all(
         *(
             select(literal(c.id).label("channel"), literal(n).label("default_rank"))

@@ -213,6 +213,9 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime),
     Column("summary", JSON),  # what planning found: recipients per kind and channel
+    # The residents' planning goes in slices of residents by id: the last id planned
+    # before this row's slice (NULL: the first slice).
+    Column("after_id", Integer),
 )
 
 sequences = Table(

@@ -6,9 +6,10 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from delivery.fanout import plan_all
+from delivery import lanes
+from delivery.fanout import RESIDENTS_EVENT, plan_all, plan_next
 from ewb.services import Services
 from sim import twilio, wechat
 from store import tables
@@ -124,6 +125,79 @@ async def test_red_goes_before_blue_and_relays_before_residents(
         assert blue["id"] != red["id"]
 
 
+async def test_residents_are_planned_in_slices_and_urgent_work_goes_between(
+    api: Api,
+    settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    async with engine(settings, clock, plan_slice_residents=50) as e:
+        people = make_population(count=300)
+        ids = await store_population(e.services, people)
+        await add_relays(e.services)
+        blue = await issue_new(api, grade="blue", hazard="rainstorm", areas=COUNTY)
+        assert (await plan_next(e.services))["step"] == "issued"  # the relays
+        first = await plan_next(e.services)
+        assert first["step"] == RESIDENTS_EVENT and "planned_upto" in first
+        red = await issue_new(api, grade="red", areas=COUNTY)
+        between = await plan_next(e.services)  # the red's relays before the blue's next slice
+        assert (between["warning_id"], between["step"]) == (red["id"], "issued")
+        await e.runner.drain()
+
+        async with e.services.store.read() as tx:
+            steps = (
+                await tx.conn.execute(
+                    select(tables.outbox.c.after_id, tables.outbox.c.summary).where(
+                        tables.outbox.c.warning_id == blue["id"],
+                        tables.outbox.c.event == RESIDENTS_EVENT,
+                    )
+                )
+            ).all()
+            batches = (
+                await tx.conn.execute(
+                    select(tables.delivery_batches.c.first_id, tables.delivery_batches.c.last_id)
+                    .where(
+                        tables.delivery_batches.c.warning_id == blue["id"],
+                        tables.delivery_batches.c.recipient_kind == "resident",
+                    )
+                    .order_by(tables.delivery_batches.c.first_id)
+                )
+            ).all()
+            version = (await tx.warnings.get(blue["id"])).warning.latest
+            tree = await tx.areas.tree()
+        assert len(steps) == 7  # 300 residents by 50, and a last slice that finds none left
+        assert "deliveries" in steps[-1].summary  # the last slice sums up the version
+        found = [d for d in await e.deliveries(blue["id"]) if d.recipient_kind == "resident"]
+        planned = expected_plan(people, spec_for(version, e.services.catalog), tree)
+        assert sorted(d.recipient_id for d in found) == sorted(str(ids[x]) for x in planned)
+        covered = Counter(
+            d.id for d in found for first_id, last_id in batches if first_id <= d.id <= last_id
+        )
+        owed = [d.id for d in found if d.state != "unreachable"]
+        assert all(covered[i] == 1 for i in owed)  # every delivery in one batch, once
+        assert unsettled(found) == []
+        blue_sms = [m.to for m in e.sims["twilio"][twilio.SENT] if "暴雨" in m.body]
+        assert blue_sms and max(Counter(blue_sms).values()) == 1  # at the provider: once each
+
+
+async def test_residents_planning_waits_only_for_the_urgent_batches_of_its_own_lanes(
+    api: Api,
+    services: Services,
+) -> None:
+    await store_population(services, make_population(count=40))
+    async with services.store.write() as tx:  # an officer, and no loudspeaker
+        await tx.users.upsert_officer(
+            Officer("officer_a", "陈平", "+8613912340001", "wx_a", frozenset({"320921101001"})),
+            NOW,
+        )
+    issued = await issue_new(api, grade="red", areas=COUNTY)
+    assert (await plan_next(services))["step"] == "issued"  # the officer's batch is ready
+    both = await plan_next(services, defer_for=lanes.urgent_kinds())
+    assert both == {"warning_id": issued["id"], "version": 1, "deferred": True}
+    # A worker without the officer lane would wait for a batch another worker sends.
+    alone = await plan_next(services, defer_for=lanes.urgent_kinds([lanes.BROADCAST]))
+    assert alone is not None and alone["step"] == RESIDENTS_EVENT and "deliveries" in alone
+
+
 INVALID = "+15005550001"  # Twilio's magic number: 21211, not a valid number
 UNSUBSCRIBED = "+8613822220000"  # the simulator: 21610, the number replied STOP
 
@@ -213,7 +287,7 @@ async def test_an_update_during_the_fanout_stops_the_old_version(
     settings,
     clock: FakeClock,  # type: ignore[no-untyped-def]
 ) -> None:
-    async with engine(settings, clock, runner_batches=1) as e:
+    async with engine(settings, clock, runner_batches=1, plan_slice_residents=60) as e:
         await store_population(e.services, make_population(count=200))
         yellow = await issue_new(api, grade="yellow", areas=COUNTY)
         wid = yellow["id"]

@@ -224,6 +224,7 @@ async def test_terminal_states_set_online_and_offline(
         assert await _events(e, wid) == {T1: [("failed", "terminal-offline")], T4: []}
         later = await e.deliveries(wid)
         assert [d.recipient_id for d in later if d.recipient_kind == "gap"] == ["officer_b"]
+        assert [d for d in later if d.repeat > 0] == []  # an offline loudspeaker is not replayed
         # A second report of the same fault changes nothing more.
         assert (await _post(e, tar)).response.result_code == 1  # type: ignore[union-attr]
         assert await _events(e, wid) == {T1: [("failed", "terminal-offline")], T4: []}

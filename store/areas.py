@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store.dialect import insert_for
+from store.dialect import analyze, insert_for
 from store.tables import area_closure, areas
 from subscribers.areas import AreaFigures, Population, derive_totals
 from subscribers.names import english_name
@@ -51,6 +51,7 @@ class AreaRepository:
                 ") SELECT ancestor, descendant, depth FROM up"
             )
         )
+        await analyze(self.conn, areas, area_closure)  # every plan joins them
 
     async def set_population(self, figures: Iterable[Population]) -> int:
         """Store figures for the given areas, then re-derive parents not given explicitly."""

@@ -146,10 +146,12 @@ async def test_residents_are_planned_in_slices_and_urgent_work_goes_between(
         async with e.services.store.read() as tx:
             steps = (
                 await tx.conn.execute(
-                    select(tables.outbox.c.after_id, tables.outbox.c.summary).where(
+                    select(tables.outbox.c.after_id, tables.outbox.c.summary)
+                    .where(
                         tables.outbox.c.warning_id == blue["id"],
                         tables.outbox.c.event == RESIDENTS_EVENT,
                     )
+                    .order_by(tables.outbox.c.id)
                 )
             ).all()
             batches = (

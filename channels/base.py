@@ -2,11 +2,14 @@
 
 Adapters convert their provider's answers at the edge: `accepted` (with the provider's id),
 `retryable` (timeouts, 5xx, rate limits; with `retry_after` when the provider says) or
-`permanent` (bad or unsubscribed address; with the provider's code and reason).
+`permanent` (bad or unsubscribed address; with the provider's code and reason). A batch
+may carry a `stop` event: once it is set, an adapter starts no more of its messages and
+answers `unsent` for each of them (never handed to the provider, safe to send later).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -17,6 +20,7 @@ class Outcome(StrEnum):
     ACCEPTED = "accepted"
     RETRYABLE = "retryable"
     PERMANENT = "permanent"
+    UNSENT = "unsent"  # not started: the batch was stopped first
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,12 @@ class Batch:
     sequence: int = 1  # unique per package at the sender (the EBDID's last 16 digits)
     related_ebm_id: str | None = None  # the EBM this package replaces or cancels
     ebm_id: str | None = None  # a re-used EBMID (a cancel that keeps the original's)
+    # Set when the batch yields to more urgent work: messages not yet started stay unsent.
+    stop: asyncio.Event | None = field(default=None, compare=False)
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,10 @@ class SendResult:
     @classmethod
     def permanent(cls, delivery_id: int, code: str, detail: str) -> SendResult:
         return cls(delivery_id, Outcome.PERMANENT, code=code, detail=detail)
+
+    @classmethod
+    def unsent(cls, delivery_id: int) -> SendResult:
+        return cls(delivery_id, Outcome.UNSENT)
 
 
 class ChannelAdapter(Protocol):

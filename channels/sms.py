@@ -151,10 +151,12 @@ class SmsAdapter:
 
     async def send(self, batch: Batch) -> list[SendResult]:
         """Send every message of the batch; one result per message, in order."""
-        return list(await asyncio.gather(*(self._send_one(m) for m in batch.messages)))
+        return list(await asyncio.gather(*(self._send_one(m, batch) for m in batch.messages)))
 
-    async def _send_one(self, message: Message) -> SendResult:
+    async def _send_one(self, message: Message, batch: Batch) -> SendResult:
         async with self._limit:
+            if batch.stopped:  # its batch yielded before this message's turn
+                return SendResult.unsent(message.delivery_id)
             try:
                 created = await self._client.messages.create_async(
                     to=message.address,

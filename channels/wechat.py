@@ -223,6 +223,8 @@ class WechatAdapter:
 
         async def one(message: Message) -> SendResult:
             async with self._limit:
+                if batch.stopped:
+                    return SendResult.unsent(message.delivery_id)
                 try:
                     return await self._send_one(message, batch.alert)
                 except Exception:

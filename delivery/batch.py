@@ -17,6 +17,7 @@ from store.db import Tx
 
 log = logging.getLogger("ewb.delivery.batch")
 FAILED_WORK_PAUSE = timedelta(seconds=30)
+YIELD_CHECK_SECONDS = 0.2  # how often a resident batch sending its chunks looks for urgent work
 
 
 async def run_batch(
@@ -32,10 +33,11 @@ async def run_batch(
     skips what was recorded and re-sends only what was in flight. `chunks_in_flight`
     chunks are sent at once, so that storing one chunk's results overlaps the next one's
     sending. With a `lease` (the distributed mode) every chunk renews the hold and stops
-    if another worker took over. A resident batch yields its slot between chunks when more
-    urgent work has waited `preempt_grace_seconds` (lanes.py): the chunk being sent finishes,
-    a chunk still waiting for its provider's pace goes back unsent; a loudspeaker batch is one
-    package, so it is claimed whole. Returns "done", "cancelled", "lost" or "yielded".
+    if another worker took over. A resident batch yields its slot as soon as more urgent work
+    has waited `preempt_grace_seconds` (lanes.py; looked for before each chunk and every
+    YIELD_CHECK_SECONDS while chunks are in flight): the messages already started finish,
+    the rest of its claimed chunks go back unsent; a loudspeaker batch is one package, so it
+    is claimed whole. Returns "done", "cancelled", "lost" or "yielded".
     """
     settings = services.settings
     lane = lanes.lane_of(batch.recipient_kind)
@@ -53,7 +55,12 @@ async def run_batch(
             resumed,
         )
     in_flight: set[asyncio.Task[list[SendResult]]] = set()
-    stop = asyncio.Event()  # set when the batch yields: chunks still waiting stay unsent
+    # Set when the batch yields (before a chunk, or by the watcher while chunks are in
+    # flight): the messages the adapters have not started yet stay unsent.
+    stop = asyncio.Event()
+    watcher = None
+    if lane == lanes.RESIDENT:
+        watcher = asyncio.create_task(_watch(services, batch, lease is not None, stop))
     try:
         while True:
             outcome = await _next_chunk(services, batch, lease, size)
@@ -65,21 +72,25 @@ async def run_batch(
                 )
             )
             if len(in_flight) >= settings.chunks_in_flight:
-                finished, in_flight = await asyncio.wait(
-                    in_flight, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in finished:
-                    task.result()  # a chunk that failed fails the batch
+                in_flight = await _until_one_finishes(in_flight, stop)
+                if stop.is_set():
+                    outcome = "yielded"
+                    break
         if outcome == "yielded":
             stop.set()
+        elif outcome != "done" and watcher is not None:
+            watcher.cancel()  # cancelled or lost: what is in flight just finishes
         while in_flight:
             finished, in_flight = await asyncio.wait(in_flight)
             for task in finished:
                 task.result()
+        if stop.is_set():  # yielded while its last chunks were sent: it resumes later
+            outcome = "yielded"
     finally:
-        for task in in_flight:
+        leftover = [*in_flight, *([watcher] if watcher else [])]
+        for task in leftover:
             task.cancel()
-        await asyncio.gather(*in_flight, return_exceptions=True)
+        await asyncio.gather(*leftover, return_exceptions=True)
     if outcome == "done":
         async with services.store.write() as tx:
             await tx.batches.set_state(batch.id, "done", services.clock())
@@ -88,6 +99,35 @@ async def run_batch(
             await tx.batches.step_aside(batch.id, services.clock())
         log.info("batch %s yields its slot to more urgent work; it resumes later", batch.id)
     return outcome
+
+
+async def _until_one_finishes(
+    in_flight: set[asyncio.Task[list[SendResult]]], stop: asyncio.Event
+) -> set[asyncio.Task[list[SendResult]]]:
+    """Wait until a chunk finishes or the batch yields; the chunks still in flight."""
+    yielding = asyncio.ensure_future(stop.wait())
+    try:
+        finished, _ = await asyncio.wait(
+            in_flight | {yielding}, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        yielding.cancel()
+    for task in finished - {yielding}:
+        task.result()  # a chunk that failed fails the batch
+    return in_flight - finished
+
+
+async def _watch(
+    services: Services, batch: BatchRow, distributed: bool, stop: asyncio.Event
+) -> None:
+    """While a resident batch sends, look every YIELD_CHECK_SECONDS for more urgent work;
+    when it waits, set `stop`: the messages the adapters have started finish, those not
+    started yet go back to pending."""
+    while not stop.is_set():
+        await asyncio.sleep(YIELD_CHECK_SECONDS)
+        async with services.store.read() as tx:
+            if await _should_yield(services, tx, batch, distributed, services.clock()):
+                stop.set()
 
 
 async def _next_chunk(

@@ -11,6 +11,7 @@ from delivery.lanes import CHANGE, RELAY
 from ewb.services import Services
 from store import writers
 from store.db import Tx
+from store.outbox import RESIDENTS_EVENT
 from store.tables import deliveries, delivery_events
 from store.users import OfficerRow
 from subscribers.officers import serves
@@ -60,9 +61,6 @@ def _officer_rows(
             }
         )
     return rows
-
-
-RESIDENTS_EVENT = "plan_residents"  # the outbox row of a version's second planning step
 
 
 async def plan_relays(

@@ -132,8 +132,10 @@ async def send_claimed(
     """Send deliveries already marked `sending`: render each kind of message once, one
     adapter batch per channel, results (retries, fallbacks) stored per batch. A batch
     passes the same `renderer` for all its chunks (what it rendered, it renders once).
-    When `stop` is set while a channel waits for its pace (its batch yields to urgent
-    work), that channel's deliveries go back to pending unsent."""
+    When `stop` is set (its batch yields to urgent work) while a channel waits for its
+    pace, that channel's deliveries go back to pending unsent; set while a resident channel
+    sends, the messages it has not started yet go back to pending (no result is returned
+    for them)."""
     if not delivery_ids:
         return []
     now = services.clock()
@@ -168,6 +170,8 @@ async def send_claimed(
             async with services.store.write() as tx:
                 await tx.batches.unclaim(ids, services.clock())
             return []
+        if stop is not None and key not in urgent:
+            batch = replace(batch, stop=stop)  # started messages finish; the rest stay unsent
         sent = await adapters[batch.channel].send(batch)
         note = speech[key].note if key in speech else None
         if note:  # the package went out text-only: say so in each delivery's `sent` event
@@ -176,7 +180,7 @@ async def send_claimed(
                 for r in sent
             ]
         await record(services, sent, by_id)
-        return sent
+        return [r for r in sent if r.outcome is not Outcome.UNSENT]
 
     # The channels side by side: each provider at its own pace and concurrency.
     sent = await asyncio.gather(*(send(key, batch) for key, batch in batches))
@@ -234,15 +238,19 @@ async def _speech(services: Services, key: Key, text: str) -> Speech:
 
 async def record(services: Services, results: list[SendResult], by_id: dict[int, Delivery]) -> None:
     """Store results: retryable ones come back later, a permanent failure moves the
-    person to their next channel; nobody left is then on the unreachable list."""
+    person to their next channel; nobody left is then on the unreachable list. Messages
+    an adapter never started (`unsent`: its batch was stopped) are pending again."""
     settings = services.settings
     async with services.store.write() as tx:
         now = services.clock()
         await tx.deliveries.record_accepted(
             [r for r in results if r.outcome is Outcome.ACCEPTED], now
         )
+        unsent = [r.delivery_id for r in results if r.outcome is Outcome.UNSENT]
+        if unsent:
+            await tx.batches.unclaim(unsent, now)
         for result in results:
-            if result.outcome is Outcome.ACCEPTED:
+            if result.outcome in (Outcome.ACCEPTED, Outcome.UNSENT):
                 continue
             delivery = by_id[result.delivery_id]
             retry = None

@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.fanout import ALL_CHANNELS
+from store.outbox import RESIDENTS_EVENT
 from store.tables import deliveries, delivery_batches, outbox, warning_versions
 
 
@@ -222,7 +223,8 @@ class BatchRepository:
     ) -> bool:
         """Whether a batch that should go before one of `priority` has waited since
         `waited_since` for a slot: a higher priority in the same lane (kinds `same_lane`),
-        any batch of the `urgent` kinds, or (with `urgent`) an issued version not planned."""
+        any batch of the `urgent` kinds, or (with `urgent`) an issued version whose officers
+        and loudspeakers are not planned yet (a residents' slice waiting is not urgent)."""
         ready = and_(
             _ready(now),
             func.coalesce(delivery_batches.c.not_before, delivery_batches.c.created_at)
@@ -241,7 +243,11 @@ class BatchRepository:
             return False
         unplanned = await self.conn.execute(
             select(outbox.c.id)
-            .where(outbox.c.processed_at.is_(None), outbox.c.created_at <= waited_since)
+            .where(
+                outbox.c.processed_at.is_(None),
+                outbox.c.event != RESIDENTS_EVENT,
+                outbox.c.created_at <= waited_since,
+            )
             .limit(1)
         )
         return unplanned.first() is not None

@@ -9,6 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.tables import outbox
 
+ISSUED_EVENT = "issued"  # a version was issued: plan its officers and loudspeakers first
+RESIDENTS_EVENT = "plan_residents"  # a version's second planning step (a slice of residents)
+
 
 class OutboxRepository:
     def __init__(self, conn: AsyncConnection) -> None:

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from store.db import Store, Tx
+from store.outbox import ISSUED_EVENT
 from store.warning_rows import version_values
 from warning import commands
 from warning.actors import Actor
@@ -101,7 +102,7 @@ async def run(
             assert warning.id is not None
             for event in events:
                 if isinstance(event, WarningIssued):
-                    await tx.outbox.add(warning.id, event.version, "issued", now)
+                    await tx.outbox.add(warning.id, event.version, ISSUED_EVENT, now)
             await tx.audit.append(
                 at=now,
                 actor=actor.username,

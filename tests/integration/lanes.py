@@ -83,11 +83,11 @@ async def approved_cancel(api: Api, warning_id: int) -> None:
     await approve_all(api, warning_id, ["duty_chief"])
 
 
-async def issue(api: Api, warning_id: int) -> float:
-    """Issue an approved version; the monotonic time the request was made."""
+async def issue(api: Api, warning_id: int) -> tuple[float, float]:
+    """Issue an approved version; the monotonic times the request was made and answered."""
     started = time.monotonic()
     await ok(api.post(f"/warnings/{warning_id}/issue", "duty_chief"))
-    return started
+    return started, time.monotonic()
 
 
 async def package_after(sim: web.Application, seen: int, msg_type: int, limit: float) -> float:

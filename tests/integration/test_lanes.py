@@ -36,8 +36,7 @@ RESIDENTS = 20_000
 LATENCY_MS = 200  # every SMS request waits this long at the provider
 SLOW = {"batch_size": 300, "claim_chunk": 50}
 LOUDSPEAKERS = 60  # more than the bound in seconds, at the platform's one package a second
-ONE_WORKER_BOUND = 3.0  # seconds (seen: 1.7–2.1); embedded, and with a worker kept for the
-# urgent lanes, they have slots of their own: 2 s
+REQUEST_BOUND = 4.0  # seconds from the issue request (see _within_bounds)
 BLUE, RED, ALL_CLEAR = "暴雨蓝色", "台风红色", "解除"
 
 
@@ -73,18 +72,33 @@ async def _urgent_during_fanout(
     await sms_sent(sms, 300)  # the fan-out holds every resident slot
     red = await approved(api, grade="red", areas=COUNTY, **times)
     seen = len(loudspeakers[PACKAGES])
-    issued = await issue(api, red["id"])
+    asked, issued = await issue(api, red["id"])
     wake()
-    red_package = await package_after(loudspeakers, seen, MSG_ACTUAL, 10) - issued
+    red_package = await package_after(loudspeakers, seen, MSG_ACTUAL, 10)
     await sms_with(sms, RED)  # the blue batches yield: red residents hear it first
     await approved_cancel(api, red["id"])
     seen = len(loudspeakers[PACKAGES])
-    issued = await issue(api, red["id"])
+    cancel_asked, cancel_issued = await issue(api, red["id"])
     wake()
-    cancel_package = await package_after(loudspeakers, seen, MSG_CANCEL, 10) - issued
+    cancel_package = await package_after(loudspeakers, seen, MSG_CANCEL, 10)
     sms[twilio.FAULTS].latency_ms = 0  # let the rest go quickly
-    print(f"issue → EBD package: red {red_package:.2f} s, all-clear {cancel_package:.2f} s")
-    return {"red": red_package, "all_clear": cancel_package}
+    waits = {
+        "red": red_package - issued,
+        "all_clear": cancel_package - cancel_issued,
+        "red_request": red_package - asked,
+        "all_clear_request": cancel_package - cancel_asked,
+    }
+    print("issue → EBD package:", {k: f"{v:.2f} s" for k, v in waits.items()})
+    return waits
+
+
+def _within_bounds(waits: dict[str, float], log: str = "") -> None:
+    """Issued → first EBD package within 2 s, for the red warning and its all-clear. Timed
+    from the issue's answer: the issue request itself shares the API process with the
+    status callbacks of the running fan-out (up to ~1 s late here); from the request, 4 s."""
+    assert waits["red"] <= 2.0 and waits["all_clear"] <= 2.0, (waits, log[-3000:])
+    assert waits["red_request"] <= REQUEST_BOUND, (waits, log[-3000:])
+    assert waits["all_clear_request"] <= REQUEST_BOUND, (waits, log[-3000:])
 
 
 async def test_loudspeakers_go_first_during_a_fanout_embedded(
@@ -106,8 +120,7 @@ async def test_loudspeakers_go_first_during_a_fanout_embedded(
             with contextlib.suppress(asyncio.CancelledError):
                 await running
         await e.runner.drain()
-        assert waits["red"] <= 2.0, waits
-        assert waits["all_clear"] <= 2.0, waits
+        _within_bounds(waits)
         sms = e.sims["twilio"]
         _residents_once(sms, BLUE)
         _red_and_all_clear_once(sms)
@@ -133,12 +146,11 @@ async def test_loudspeakers_go_first_during_a_fanout_on_one_worker(settings) -> 
             assert time.monotonic() < deadline, c.log("w1")[-3000:]
             await asyncio.sleep(0.5)
         await _settled(c)
-        # One solo worker shares its one process between the lanes: it yields between
-        # chunks, so the urgent package waits for the chunks in flight (2 × 50 SMS at 200 ms
-        # and 20 at a time, about 1–1.5 s) and the relays' planning (the residents' waits
-        # behind the urgent batches), never for a resident batch (4 s).
-        assert waits["red"] <= ONE_WORKER_BOUND, (waits, c.log("w1")[-3000:])
-        assert waits["all_clear"] <= ONE_WORKER_BOUND, (waits, c.log("w1")[-3000:])
+        # One solo worker shares its one process between the lanes: a resident batch looks
+        # for urgent work every 0.2 s while it sends and yields, its unstarted messages sent
+        # later, so the urgent package waits for the SMS at the provider (200 ms) and the
+        # relays' planning, never for a resident chunk (0.6 s) or batch (4 s).
+        _within_bounds(waits, c.log("w1"))
         _residents_once(c.sims["twilio"], BLUE)
         _red_and_all_clear_once(c.sims["twilio"])
         # Whether the worker yielded a resident batch or was between two when the warning
@@ -158,8 +170,7 @@ async def test_a_worker_for_the_urgent_lanes_only(settings) -> None:  # type: ig
         await c.start("scheduler", "s1")
         waits = await _urgent_during_fanout(c.api, c.sims, lambda: None, **real_time_body())
         await _settled(c)
-        assert waits["red"] <= 2.0, (waits, c.log("urgent")[-3000:])
-        assert waits["all_clear"] <= 2.0, (waits, c.log("urgent")[-3000:])
+        _within_bounds(waits, c.log("urgent"))
         _residents_once(c.sims["twilio"], BLUE)
         _red_and_all_clear_once(c.sims["twilio"])
 

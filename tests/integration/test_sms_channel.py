@@ -147,7 +147,8 @@ async def test_a_batch_comes_back_whole_and_in_order_under_faults(tmp_path: Any)
         if result.outcome is Outcome.ACCEPTED:
             assert by_sid[result.provider_id or ""] == address
     assert sorted(_status_of(r) for r in results) == sorted(m.answer for m in sim.app[SENT])
-    assert {r.outcome for r in results} == set(Outcome)  # the faults really happened
+    # The faults really happened (nothing stopped this batch: none is unsent).
+    assert {r.outcome for r in results} == set(Outcome) - {Outcome.UNSENT}
 
     # Which numbers are invalid is fixed by the number: a retry gets the same answer.
     invalid = [a for a, r in zip(addresses, results, strict=True) if r.code == "21211"]
@@ -160,6 +161,31 @@ async def test_a_batch_comes_back_whole_and_in_order_under_faults(tmp_path: Any)
     assert invalid
     assert set(invalid) <= {a for a, r in zip(addresses, again, strict=True) if r.code == "21211"}
     assert {r.code for r in again} == {None, "21211", "21610"}  # +8613900000000: 21610
+
+
+async def test_a_stopped_batch_starts_no_more_messages(tmp_path: Any) -> None:
+    """A batch stopped while it is sent (it yields to urgent work): the messages already
+    handed to Twilio finish, the others are answered `unsent` and never reach Twilio."""
+    addresses = [f"+86139{n + 1:08d}" for n in range(40)]  # none ends in 0000 (unsubscribed)
+    async with simulator(tmp_path, sim_latency_ms=300) as sim:
+        adapter = SmsAdapter(sim.config, concurrency=5)
+        stop = asyncio.Event()
+        batch = dataclasses.replace(sms(*addresses), stop=stop)
+        try:
+            sending = asyncio.create_task(adapter.send(batch))
+            while len(sim.app[SENT]) < 5:  # the first five are at the provider
+                await bounded(asyncio.sleep(0.01))
+            stop.set()
+            results = await bounded(sending)
+        finally:
+            await adapter.close()
+        received = [m.to for m in sim.app[SENT]]
+    assert [r.delivery_id for r in results] == [100 + n for n in range(40)]
+    accepted = [a for a, r in zip(addresses, results, strict=True) if r.outcome is Outcome.ACCEPTED]
+    unsent = [r for r in results if r.outcome is Outcome.UNSENT]
+    assert len(accepted) + len(unsent) == 40
+    assert 5 <= len(accepted) < 40 and unsent
+    assert sorted(received) == sorted(accepted)  # nothing unsent reached the provider
 
 
 def _status_of(result: SendResult) -> int:

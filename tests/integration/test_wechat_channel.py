@@ -7,6 +7,7 @@ the adapter still believes fresh.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 from collections.abc import AsyncIterator
@@ -371,6 +372,30 @@ async def test_server_errors_and_timeouts_are_retryable(rig: Rig, kind: str) -> 
     results = await adapter.send(people(kind, 2, 3))
     assert outcomes(results) == [(Outcome.RETRYABLE, "timeout")] * 2
     assert rig.sim.token_requests[kind] == 1
+
+
+async def test_a_stopped_batch_starts_no_more_template_messages(rig: Rig) -> None:
+    """Stopped while it is sent (its batch yields to urgent work): the template messages
+    already sent finish, the others are `unsent` and never reach WeChat."""
+    adapter = rig.adapter("wechat", concurrency=4)
+    await adapter.send(people("wechat", 1))  # the token is cached
+    rig.sim.latency_ms = 300
+    stop = asyncio.Event()
+    sending = asyncio.create_task(
+        adapter.send(dataclasses.replace(people("wechat", 30, 1), stop=stop))
+    )
+    while sum(1 for api, _ in rig.sim.answers if api == "wechat") < 1 + 4:
+        await asyncio.wait_for(asyncio.sleep(0.01), 60)
+    stop.set()
+    results = await asyncio.wait_for(sending, 60)
+    assert [r.delivery_id for r in results] == list(range(2, 32))
+    accepted = [
+        address("wechat", r.delivery_id - 1) for r in results if r.outcome is Outcome.ACCEPTED
+    ]
+    unsent = [r for r in results if r.outcome is Outcome.UNSENT]
+    assert len(accepted) + len(unsent) == 30 and 4 <= len(accepted) < 30
+    got = [m.to for m in rig.sim.received][1:]  # after the first resident's
+    assert sorted(got) == sorted(accepted)
 
 
 @pytest.mark.parametrize("kind", KINDS)

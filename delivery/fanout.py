@@ -112,9 +112,10 @@ async def plan_residents(
 ) -> dict[str, Any]:
     """The second step: the version's residents, set-based, cut into batches, one slice
     of `slice_size` residents (by id, after `after_id`) per outbox row: a county's take
-    seconds, and an urgent version issued meanwhile is planned between two slices. Each
-    slice but the last writes the next one's row; the last adds those an earlier version
-    reached, and returns what the whole version holds (`deliveries`)."""
+    seconds, and an urgent version issued meanwhile is planned between two slices. In each
+    slice, the residents an earlier version reached (an update's, an all-clear's only
+    audience) are added after those planned. Each slice but the last writes the next one's
+    row; the last returns what the whole version holds (`deliveries`)."""
     assert warning.id is not None
     rules = await tx.rules()
     wid, number = warning.id, version.number
@@ -125,15 +126,15 @@ async def plan_residents(
         summary["cancelled_earlier"] = await tx.fanout.cancel_older(
             wid, number, now, residents=True
         )
-    upto = None
+    upto = await tx.fanout.slice_end(after_id, slice_size)
     if not version.is_cancel:  # an all-clear goes to those who were sent the warning
-        upto = await tx.fanout.slice_end(after_id, slice_size)
         spec = spec_for(version, rules.catalog)
         await tx.fanout.add_planned(wid, number, spec, resident, now, after_id, upto)
-    if upto is None:  # the last slice
-        if version.is_cancel or number > 1:  # those an earlier version reached hear too
-            await tx.fanout.add_previous(wid, number, resident, now, ("resident",))
-    else:
+    if version.is_cancel or number > 1:  # those of the slice an earlier version reached
+        await tx.fanout.add_previous(
+            wid, number, resident, now, ("resident",), after=after_id, upto=upto
+        )
+    if upto is not None:
         await tx.outbox.add(wid, number, RESIDENTS_EVENT, now, after_id=upto)
         summary["planned_upto"] = upto
     await tx.fanout.queue_events(wid, number, now, kind="resident", since_id=since)

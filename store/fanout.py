@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     String,
     case,
     cast,
@@ -165,9 +166,18 @@ class FanoutRepository:
         priority: int,
         now: datetime,
         kinds: Sequence[str] = ("resident", "officer"),
+        after: int | None = None,
+        upto: int | None = None,
     ) -> int:
-        """Those an earlier version reached get this one too, on the channel that worked."""
+        """Those an earlier version reached get this one too, on the channel that worked;
+        with `after`/`upto`, only recipients whose id is in that slice (after, upto]."""
         f = _fixed(warning_id, version, priority, now)
+        in_slice = []  # resident ids are stored as text: compared as the numbers they are
+        number = cast(deliveries.c.recipient_id, Integer)
+        if after is not None:
+            in_slice.append(number > after)
+        if upto is not None:
+            in_slice.append(number <= upto)
         earlier = (
             select(func.min(deliveries.c.id).label("id"))
             .where(
@@ -175,6 +185,7 @@ class FanoutRepository:
                 deliveries.c.version < version,
                 deliveries.c.state.in_(SUCCEEDED),
                 deliveries.c.recipient_kind.in_(kinds),
+                *in_slice,
             )
             .group_by(deliveries.c.recipient_kind, deliveries.c.recipient_id)
             .subquery()

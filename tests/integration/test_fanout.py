@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from delivery import lanes
 from delivery.fanout import RESIDENTS_EVENT, plan_all, plan_next
@@ -322,7 +322,7 @@ async def test_an_all_clear_goes_to_those_who_were_sent_and_the_loudspeakers(
     settings,
     clock: FakeClock,  # type: ignore[no-untyped-def]
 ) -> None:
-    async with engine(settings, clock) as e:
+    async with engine(settings, clock, plan_slice_residents=25) as e:  # 80 residents: 4 slices
         await store_population(e.services, make_population(count=80))
         await add_relays(e.services)
         issued = await issue_new(api, grade="orange", areas=["320921101"])
@@ -340,7 +340,18 @@ async def test_an_all_clear_goes_to_those_who_were_sent_and_the_loudspeakers(
         assert {
             (d.recipient_kind, d.recipient_id) for d in cancel if d.recipient_kind != "terminal"
         } == {k for k in reached if k[0] != "terminal"}
+        residents = [d.recipient_id for d in cancel if d.recipient_kind == "resident"]
+        assert len(residents) == len(set(residents))  # each resident's all-clear once
         assert {d.recipient_id for d in cancel if d.recipient_kind == "terminal"} == {"T2"}
+        async with e.services.store.read() as tx:
+            slices = await tx.conn.scalar(
+                select(func.count()).where(
+                    tables.outbox.c.warning_id == wid,
+                    tables.outbox.c.version == 2,
+                    tables.outbox.c.event == RESIDENTS_EVENT,
+                )
+            )
+        assert slices == 4  # the all-clear's residents were added a slice at a time
 
 
 async def test_deliveries_caught_sending_by_a_crash_are_sent_again_and_counted(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from config import providers
 from config.settings import Settings, SettingsError, load_settings
-from ewb import admin, demo_job, people, report, watch
+from ewb import admin, broadcast_status, demo_job, people, report, watch
 from ewb.bootstrap import configure_logging, make_app
 from subscribers import accounts
 from warning.errors import InvalidInput
@@ -340,6 +340,12 @@ def _parser() -> argparse.ArgumentParser:
         " broadcast_platform_public_key",
     )
     keygen.set_defaults(sync=_keygen)
+    keys.add_parser(
+        "status",
+        help="is the platform answering heartbeats; terminals online and offline",
+        description="Print the broadcast platform's heartbeat link (down after 3 unanswered"
+        " ConnectionChecks) and the terminals per status. Exit status 1 while it is down.",
+    ).set_defaults(run=broadcast_status.status)
 
     sub.add_parser("settings", help="print the settings in force").set_defaults(
         run=admin.show_settings

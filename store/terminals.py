@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.dialect import insert_for
@@ -51,6 +51,13 @@ class TerminalRepository:
         )
         await self.conn.execute(statement)
         return len(values)
+
+    async def count_by_status(self) -> dict[str, int]:
+        """How many terminals are in each status (online, offline, fault)."""
+        rows = await self.conn.execute(
+            select(terminals.c.status, func.count()).group_by(terminals.c.status)
+        )
+        return {status: int(count) for status, count in rows}
 
     async def set_status(self, by_endpoint: Mapping[str, str], now: datetime) -> list[str]:
         """The platform's word on terminals (endpoint id → online/offline); the ids of the

@@ -9,9 +9,11 @@ from pathlib import Path
 from channels import ebd_sign
 from config.data import cap_validator
 from config.settings import Settings, load_settings
+from ewb.services import Services
 from tests.integration.cli import ROOT, ewb
 from tests.integration.conftest import Api
 from tests.integration.flows import draft, issue_new, ok
+from tests.integration.test_fanout import add_relays
 from tests.support import NOW, TZ
 from warning.identifiers import cap_time
 
@@ -257,3 +259,28 @@ async def test_broadcast_keygen_out_writes_a_private_file_and_never_overwrites(
     assert set(pair) == {"sim_broadcast_private_key", "broadcast_platform_public_key"}
     private = pair["sim_broadcast_private_key"]
     assert ebd_sign.public_key_of(private) == pair["broadcast_platform_public_key"]
+
+
+async def test_broadcast_status_says_when_the_platform_is_down(
+    settings: Settings, services: Services
+) -> None:
+    await add_relays(services)  # two terminals online, one offline
+    never = ewb(settings, "broadcast", "status")
+    assert never.returncode == 0, never.stderr
+    assert "platform: unknown" in never.stdout and "2 online, 1 offline" in never.stdout
+
+    at = datetime(2026, 7, 1, 2, 0, tzinfo=TZ)
+    async with services.store.write() as tx:
+        await tx.platform.beat(at, answered=True)
+        for n in range(1, 3):
+            await tx.platform.beat(at + timedelta(minutes=n), answered=False)
+    up = ewb(settings, "broadcast", "status")
+    assert up.returncode == 0, up.stderr
+    assert "platform: up (2 heartbeats unanswered" in up.stdout
+    assert "last heartbeat: 2026-07-01 02:02:00; last answer: 2026-07-01 02:00:00" in up.stdout
+
+    async with services.store.write() as tx:
+        await tx.platform.beat(at + timedelta(minutes=3), answered=False)
+    down = ewb(settings, "broadcast", "status")
+    assert down.returncode == 1  # a monitoring script acts on it
+    assert "platform: DOWN (no answer to the last 3 heartbeats)" in down.stdout

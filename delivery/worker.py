@@ -28,6 +28,7 @@ from delivery.dispatch import Queue, queue_batches
 from delivery.fanout import RESIDENTS_EVENT, plan_next
 from delivery.ratelimit import RedisRateLimiter
 from ewb.bootstrap import build_services
+from ewb.heap import freeze_startup_heap
 from ewb.services import Services
 
 log = logging.getLogger("ewb.delivery.worker")
@@ -76,6 +77,7 @@ def worker() -> Worker:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         _worker = loop.run_until_complete(_build(loop, _settings))
+        freeze_startup_heap()  # ewb/heap.py: short collector pauses while it sends
     return _worker
 
 

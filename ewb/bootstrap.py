@@ -13,6 +13,7 @@ from aiohttp import web
 
 from config.data import cap_validator, load_catalog, load_policy
 from config.settings import Settings, SettingsError
+from ewb.heap import freeze_startup_heap
 from ewb.services import Clock, Services
 from store.db import Store
 from store.engine import create_engine
@@ -96,11 +97,17 @@ def configure_logging(settings: Settings) -> None:
 def make_app(
     settings: Settings, clock: Clock = utc_now, *, scheduler: bool = True
 ) -> web.Application:
-    """The aiohttp application with its services (and the expiry scheduler) attached."""
+    """The aiohttp application with its services (and, with `scheduler`, the background
+    work) attached; with `scheduler` the start-up heap is frozen once started (ewb/heap.py)."""
     from ewb import jobs
     from web.app import init_app
 
     app = init_app(partial(build_services, settings, clock))
     if scheduler:  # background work: the runner and timers, or handing work to workers
         app.cleanup_ctx.append(jobs.distributed_ctx if settings.distributed else jobs.embedded_ctx)
+        app.on_startup.append(_freeze_heap)  # after the cleanup contexts have started
     return app
+
+
+async def _freeze_heap(app: web.Application) -> None:
+    freeze_startup_heap()

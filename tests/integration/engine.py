@@ -15,6 +15,7 @@ from delivery.adapters import Adapters, build_adapters
 from delivery.ratelimit import RateLimiter
 from delivery.runner import Runner
 from ewb.bootstrap import build_services, make_app
+from ewb.heap import freeze_startup_heap
 from ewb.services import Services
 from sim import broadcast
 from sim.run import simulators
@@ -89,6 +90,7 @@ async def engine(
         adapters = build_adapters(wired, clock)
         rates = {c: r for c, r in adapters.rates(wired).items() if c in paced}
         runner = Runner(services, adapters, RateLimiter(rates))
+        freeze_startup_heap()  # as `ewb serve` does once started
         try:
             yield Engine(wired, services, adapters, runner, sims, clock)
         finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -93,17 +92,10 @@ class Renderer:
         return len(self._done)
 
 
-RULES_TTL = 60.0  # seconds an area tree read for rendering is reused (areas rarely change)
-_rules: dict[int, tuple[float, Rules]] = {}
-
-
 async def new_renderer(tx: Tx, services: Services, now: datetime) -> Renderer:
-    """A renderer for one batch; the rules (area names) are read at most once a minute."""
-    key, clock = id(services.store), time.monotonic()
-    cached = _rules.get(key)
-    if cached is None or clock - cached[0] > RULES_TTL:
-        cached = _rules[key] = (clock, await tx.rules())
-    return Renderer(cached[1], from_settings(services.settings), now)
+    """A renderer for one batch, with the area names as they are now (read again only
+    after the area tree changed: Tx.cached_rules)."""
+    return Renderer(await tx.cached_rules(), from_settings(services.settings), now)
 
 
 async def send_deliveries(

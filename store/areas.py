@@ -7,16 +7,30 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from store import sequences
 from store.dialect import analyze, insert_for
 from store.tables import area_closure, areas
 from subscribers.areas import AreaFigures, Population, derive_totals
 from subscribers.names import english_name
 from warning.areas import Area, AreaTree
 
+# The area tree's revision: moved on by every change of names, parents or figures, so that
+# a process's cached rules (store/db.py) are re-read after any process changed the tree.
+REVISION = "areas"
+
 
 class AreaRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.changed = False  # this transaction changed the tree (not yet committed)
+
+    async def revision(self) -> int:
+        return await sequences.value(self.conn, REVISION)
+
+    async def _changed(self) -> None:
+        if not self.changed:
+            await sequences.next_value(self.conn, REVISION)
+            self.changed = True
 
     async def upsert(self, rows: Iterable[Area]) -> int:
         """Insert or update areas by code, then rebuild the closure; returns rows written."""
@@ -52,10 +66,12 @@ class AreaRepository:
             )
         )
         await analyze(self.conn, areas, area_closure)  # every plan joins them
+        await self._changed()
 
     async def set_population(self, figures: Iterable[Population]) -> int:
         """Store figures for the given areas, then re-derive parents not given explicitly."""
         given = {f.code: f for f in figures}
+        await self._changed()
         for f in given.values():
             await self.conn.execute(
                 update(areas)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store import sequences
 from store.areas import AreaRepository
 from store.audit import AuditRepository
 from store.batches import BatchRepository
 from store.deliveries import DeliveryRepository
-from store.dialect import analyze, insert_for
+from store.dialect import analyze
 from store.engine import WRITE
 from store.fanout import FanoutRepository
 from store.outbox import OutboxRepository
@@ -21,7 +22,6 @@ from store.progress import ProgressRepository
 from store.reach import ReachRepository
 from store.recipients import RecipientRepository
 from store.residents import ResidentRepository
-from store.tables import sequences
 from store.terminals import TerminalRepository
 from store.throttle import ThrottleRepository
 from store.timers import TimerRepository
@@ -35,7 +35,7 @@ from warning.rules import Rules
 class Tx:
     """One open transaction and the repositories that work inside it."""
 
-    def __init__(self, conn: AsyncConnection, make_rules: Callable[[AreaTree], Rules]) -> None:
+    def __init__(self, conn: AsyncConnection, rules: RulesCache) -> None:
         self.conn = conn
         self.areas = AreaRepository(conn)
         self.audit = AuditRepository(conn)
@@ -53,35 +53,48 @@ class Tx:
         self.throttle = ThrottleRepository(conn)
         self.users = UserRepository(conn)
         self.warnings = WarningRepository(conn)
-        self._make_rules = make_rules
+        self._make_rules, self._rules = rules.make_rules, rules
 
     async def rules(self) -> Rules:
         """The domain rules with the area tree as this transaction sees it."""
         return self._make_rules(await self.areas.tree())
 
+    async def cached_rules(self) -> Rules:
+        """The same rules, the area tree re-read only when its revision changed (any
+        process's `ewb areas load` or population import moves it on): for rendering,
+        where every batch needs the area names."""
+        return await self._rules.get(self)
+
     async def next_sequence(self, name: str) -> int:
         """The next value of a named counter (locked until the transaction ends)."""
-        insert = insert_for(self.conn)
-        await self.conn.execute(
-            insert(sequences).values(name=name, value=0).on_conflict_do_nothing()
-        )
-        await self.conn.execute(
-            update(sequences).where(sequences.c.name == name).values(value=sequences.c.value + 1)
-        )
-        value = (
-            await self.conn.execute(select(sequences.c.value).where(sequences.c.name == name))
-        ).scalar_one()
-        return int(value)
+        return await sequences.next_value(self.conn, name)
 
     async def analyze(self, *tables: Table) -> None:
         """Fresh statistics of these tables (PostgreSQL; see store.dialect.analyze)."""
         await analyze(self.conn, *tables)
 
 
+class RulesCache:
+    """One store's rules, kept with the area revision they were made from."""
+
+    def __init__(self, make_rules: Callable[[AreaTree], Rules]) -> None:
+        self.make_rules = make_rules
+        self._held: tuple[int, Rules] | None = None
+
+    async def get(self, tx: Tx) -> Rules:
+        revision = await tx.areas.revision()
+        if self._held is not None and self._held[0] == revision:
+            return self._held[1]
+        rules = self.make_rules(await tx.areas.tree())
+        if not tx.areas.changed:  # never keep what a transaction not yet committed sees
+            self._held = (revision, rules)
+        return rules
+
+
 class Store:
     def __init__(self, engine: AsyncEngine, make_rules: Callable[[AreaTree], Rules]) -> None:
         self.engine = engine
-        self._make_rules = make_rules
+        self._rules = RulesCache(make_rules)
         # SQLite has one writer at a time: this process's writers queue here, urgent
         # ones first (store/writers.py).
         self._writers = WriterQueue() if engine.dialect.name == "sqlite" else None
@@ -101,13 +114,13 @@ class Store:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(**{WRITE: True})
             async with conn.begin():
-                yield Tx(conn, self._make_rules)
+                yield Tx(conn, self._rules)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
         """A transaction for reading (rolled back at the end)."""
         async with self.engine.connect() as conn, conn.begin():
-            yield Tx(conn, self._make_rules)
+            yield Tx(conn, self._rules)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -40,6 +40,12 @@ POLL_BATCH = 100  # state requests per round at most
 POLL_WINDOW = timedelta(days=1)  # older EBMs are not asked about any more
 
 
+def is_down(link: Link) -> bool:
+    """The platform missed MISSED_ALERT heartbeats in a row (the console's alert, and
+    `ewb broadcast status` exits 1)."""
+    return link.missed >= MISSED_ALERT
+
+
 async def record_state(
     tx: Tx, state: BroadcastState, now: datetime, batch_size: int
 ) -> dict[str, int]:

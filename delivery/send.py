@@ -158,13 +158,11 @@ async def send_claimed(
 
     async def send(key: Key, batch: Batch) -> list[SendResult]:
         if limiter is not None and not await _paced(limiter, adapters, batch, stop, key in urgent):
-            ids = [m.delivery_id for m in batch.messages]
-            async with services.store.write() as tx:
-                await tx.batches.unclaim(ids, services.clock())
-            return []
-        if stop is not None and key not in urgent:
-            batch = replace(batch, stop=stop)  # started messages finish; the rest stay unsent
-        sent = await adapters[batch.channel].send(batch)
+            sent = [SendResult.unsent(m.delivery_id) for m in batch.messages]
+        else:
+            if stop is not None and key not in urgent:
+                batch = replace(batch, stop=stop)  # started messages finish; the rest unsent
+            sent = await adapters[batch.channel].send(batch)
         note = speech[key].note if key in speech else None
         if note:  # the package went out text-only: say so in each delivery's `sent` event
             sent = [

@@ -13,7 +13,7 @@ import argparse
 from datetime import datetime
 
 from config.settings import Settings
-from delivery.platform import MISSED_ALERT
+from delivery.platform import is_down
 from ewb.admin import services_for
 from subscribers.terminals import STATUSES
 
@@ -27,7 +27,7 @@ async def status(settings: Settings, args: argparse.Namespace) -> int:
     def when(moment: datetime | None) -> str:
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
 
-    down = link.missed >= MISSED_ALERT
+    down = is_down(link)
     if down:
         print(f"platform: DOWN (no answer to the last {link.missed} heartbeats)")
     elif link.last_beat_at is None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from delivery.platform import MISSED_ALERT
+from delivery.platform import is_down
 from delivery.progress import report as progress_report
 from reach.report import build, chosen_version
 from store import unit_of_work
@@ -324,8 +324,8 @@ def _previous(warning: Warning, rules: Rules) -> dict[str, Any] | None:
 
 
 def _platform_down(link: Link, tz: ZoneInfo) -> dict[str, Any] | None:
-    """The alert of a platform that missed MISSED_ALERT heartbeats in a row, else None."""
-    if link.missed < MISSED_ALERT:
+    """The alert of a platform that is down (delivery/platform.is_down), else None."""
+    if not is_down(link):
         return None
     last = link.last_answer_at
     return {

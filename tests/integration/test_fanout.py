@@ -10,6 +10,8 @@ from sqlalchemy import func, select, update
 
 from delivery import lanes
 from delivery.fanout import RESIDENTS_EVENT, plan_all, plan_next
+from delivery.ratelimit import RateLimiter
+from delivery.send import send_claimed
 from ewb.services import Services
 from sim import twilio, wechat
 from store import tables
@@ -485,3 +487,41 @@ async def test_a_due_retry_of_a_superseded_version_is_never_sent(
         await plan_all(e.services)
         (again,) = [d for d in await e.deliveries(red["id"], 1) if d.id == first.id]
         assert again.state == "cancelled"
+
+
+async def test_a_batch_stopped_while_it_waits_for_its_pace_sends_nothing_and_loses_nobody(
+    api: Api,
+    settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    """A resident chunk waiting for the provider's pace when its batch yields: nothing of
+    it reaches the simulator, every delivery is pending again, and sent later once."""
+    async with engine(settings, clock) as e:
+        await store_population(e.services, make_population(count=30))
+        issued = await issue_new(api, grade="red", areas=COUNTY)
+        await plan_all(e.services)
+        residents = [
+            d.id
+            for d in await e.deliveries(issued["id"])
+            if d.recipient_kind == "resident" and d.channel == "sms"
+        ]
+        assert residents
+        async with e.services.store.write() as tx:
+            claimed = await tx.batches.claim_ids(residents, clock())
+        limiter = RateLimiter({"sms": 1.0})
+        await limiter.acquire("sms", 2)  # the next SMS may go in 2 s
+        stop = asyncio.Event()
+        sending = asyncio.create_task(
+            send_claimed(e.services, e.adapters, claimed, limiter, None, stop)
+        )
+        await asyncio.sleep(0.3)
+        stop.set()
+        async with asyncio.timeout(5):
+            assert await sending == []
+        again = [d for d in await e.deliveries(issued["id"]) if d.id in claimed]
+        mine = {d.address for d in again}
+        assert not [m for m in e.sims["twilio"][twilio.SENT] if m.to in mine]
+        assert {(d.state, d.attempts) for d in again} == {("pending", 0)}
+        await e.runner.drain()
+        phones = Counter(m.to for m in e.sims["twilio"][twilio.SENT] if m.answer == 201)
+        assert mine and all(phones[p] == 1 for p in mine)

@@ -167,6 +167,13 @@ async def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     if broken:
         print(f"audit chain BROKEN at entry {broken.seq}: {broken.reason}", file=sys.stderr)
         return 1
+    if head is None:  # deleted: nothing then tells whether entries were cut from the end
+        print(
+            f"audit chain BROKEN: its head row (audit_head) is missing; the {len(entries)}"
+            " entries link up, but entries deleted from the end would not show",
+            file=sys.stderr,
+        )
+        return 1
     print(f"audit chain intact: {len(entries)} entries, head {head[1][:16]}…")
     return 0
 

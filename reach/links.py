@@ -25,7 +25,7 @@ def token(delivery_id: int, key: bytes) -> str:
 def delivery_of(value: str, key: bytes) -> int | None:
     """The delivery a token stands for, or None if it is malformed or forged."""
     number, _, signature = value.partition("-")
-    if not number.isdigit() or len(number) > 18:
+    if not (number.isascii() and number.isdigit()) or len(number) > 18 or not signature.isascii():
         return None
     delivery_id = int(number)
     if not hmac.compare_digest(signature, _signature(delivery_id, key)):

@@ -81,13 +81,14 @@ class AuditRepository:
         )
         return entry
 
-    async def head(self) -> tuple[int, str]:
+    async def head(self) -> tuple[int, str] | None:
+        """The (seq, hash) recorded for the newest entry; None if the head row is gone."""
         row = (
             await self.conn.execute(
                 select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
             )
-        ).one()
-        return row.seq, row.hash
+        ).one_or_none()
+        return (row.seq, row.hash) if row is not None else None
 
     async def entries(
         self,

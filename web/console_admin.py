@@ -24,6 +24,7 @@ from warning.areas import AreaTree
 from warning.errors import DomainError, InvalidInput
 from web import signin
 from web.errors import status_for
+from web.json_body import posted, whole_number
 from web.keys import actor, services
 from web.pages import form, form_lists, page, render
 from web.passwords import hash_password
@@ -176,7 +177,8 @@ def _area_groups(figures: list[AreaFigures]) -> list[dict[str, Any]]:
 @page(Role.ADMIN)
 async def users_page(request: web.Request) -> web.Response:
     name, count = request.query.get("unlocked"), request.query.get("addresses", "")
-    unlocked = (name, int(count)) if name and count.isdigit() else None
+    addresses = whole_number(count)
+    unlocked = (name, addresses) if name and addresses is not None else None
     return await _users_page(request, added=request.query.get("added"), unlocked=unlocked)
 
 
@@ -204,7 +206,7 @@ async def add_user(request: web.Request) -> web.StreamResponse:
     """`ewb user add` from a form: the same checks, nothing stored unless all pass."""
     svc, who = services(request), actor(request)
     fields = await form(request)
-    password = (await request.post()).get("password")
+    password = (await posted(request)).get("password")
     password = password if isinstance(password, str) else ""
     chosen = (await form_lists(request, "areas"))["areas"]
     typed = fields.get("area_codes", "").replace("，", ",").replace(";", ",").split(",")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 
 from warning.actors import Role
 from web.errors import HttpError
+from web.json_body import same_secret
 from web.keys import services
 from web.pages import form, page, render, signed_in
 from web.passwords import new_token, token_hash
@@ -67,7 +66,7 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.StreamResponse:
     fields = await form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not hmac.compare_digest(fields.get("csrf", ""), expected):
+    if not expected or not same_secret(fields.get("csrf", ""), expected):
         raise HttpError(403, "csrf", "the sign-in form is stale; reload it and try again")
     username, password = fields.get("username", ""), fields.get("password", "")
     if not username or not password:

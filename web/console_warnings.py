@@ -25,7 +25,7 @@ from warning.model import Kind, State, Version, Warning
 from warning.rules import Rules
 from web import draft_form
 from web.errors import HttpError, status_for
-from web.json_body import path_id
+from web.json_body import path_id, whole_number
 from web.keys import actor, services
 from web.pages import can, form, form_lists, page, render
 from web.people_api import forecast
@@ -182,8 +182,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
 
 
 def _expected(fields: dict[str, str]) -> int | None:
-    value = fields.get("version", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(fields.get("version"))
 
 
 def _decide(name: str, fields: dict[str, str], request: web.Request) -> tuple[Decide, bool]:
@@ -467,11 +466,8 @@ async def show_preview(request: web.Request) -> web.Response:
     fields = await form(request)
     async with svc.store.read() as tx:
         rules = await tx.rules()
-        loaded = (
-            (await tx.warnings.get(int(fields["warning_id"]))).warning
-            if fields.get("warning_id", "").isdigit()
-            else None
-        )
+        warning_id = whole_number(fields.get("warning_id"))
+        loaded = (await tx.warnings.get(warning_id)).warning if warning_id is not None else None
     body, _ = await _posted(request, rules)
     kind = fields.get("revise", "")
     context: dict[str, Any] = {"error": None}

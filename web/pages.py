@@ -26,6 +26,7 @@ from warning.grades import Grade
 from warning.model import Warning
 from warning.rules import Rules
 from web.errors import HttpError
+from web.json_body import posted
 from web.keys import ACTOR_KEY
 from web.session import (
     CSRF_FIELD,
@@ -93,7 +94,7 @@ def page(*roles: Role) -> Callable[[Handler], Handler]:
                     raise web.HTTPSeeOther(f"{LOGIN_PATH}?{urlencode({'next': request.path_qs})}")
                 raise HttpError(401, "unauthorized", "your session has ended; sign in again")
             if request.method not in SAFE_METHODS and request.content_type != "multipart/form-data":
-                check_csrf(request, (await request.post()).get(CSRF_FIELD))  # type: ignore[arg-type]
+                check_csrf(request, (await posted(request)).get(CSRF_FIELD))  # type: ignore[arg-type]
             if roles and user.actor.role not in roles:
                 names = ", ".join(r.value for r in roles)
                 raise HttpError(403, "role", f"this page is for: {names}")
@@ -112,12 +113,12 @@ def signed_in(request: web.Request) -> User:
 
 async def form(request: web.Request) -> dict[str, str]:
     """The posted form's single-valued fields, stripped."""
-    data = await request.post()
+    data = await posted(request)
     return {k: v.strip() for k, v in data.items() if isinstance(v, str)}
 
 
 async def form_lists(request: web.Request, *names: str) -> dict[str, list[str]]:
-    data = await request.post()
+    data = await posted(request)
     return {n: [v for v in data.getall(n, []) if isinstance(v, str) and v] for n in names}
 
 

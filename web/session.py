@@ -18,6 +18,7 @@ from aiohttp import web
 
 from store.users import User
 from web.errors import HttpError
+from web.json_body import same_secret
 from web.keys import services
 from web.passwords import token_hash
 
@@ -55,7 +56,7 @@ async def session_user(request: web.Request) -> User | None:
 def check_csrf(request: web.Request, given: str | None) -> None:
     """Refuse (403 csrf) unless `given` is this session's CSRF token."""
     token = session_token(request)
-    if token is None or not given or not hmac.compare_digest(given, csrf_for(token)):
+    if token is None or not given or not same_secret(given, csrf_for(token)):
         raise HttpError(403, "csrf", "the form is stale or forged; reload the page and try again")
 
 

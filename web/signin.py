@@ -59,6 +59,23 @@ def wait_seconds(throttle: Throttle | None, now: datetime) -> int:
     return math.ceil((throttle.blocked_until - now).total_seconds())
 
 
+MAX_USERNAME = 64  # users.username is VARCHAR(64)
+
+
+def _impossible(username: str) -> bool:
+    """Too long, or holding a control character or a lone surrogate: no user has it."""
+    return len(username) > MAX_USERNAME or any(
+        ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in username
+    )
+
+
+def _printable(username: str) -> str:
+    """The name as the audit log can store it."""
+    if len(username) > MAX_USERNAME:
+        username = username[: MAX_USERNAME - 1] + "…"
+    return "".join("?" if _impossible(c) else c for c in username)
+
+
 async def _refuse(svc: Services, now: datetime, username: str, error: PermissionDenied) -> None:
     await audit_refusal(
         svc.store,
@@ -77,6 +94,10 @@ async def authenticate(svc: Services, username: str, password: str, address: str
     `address` is the client's (the request's remote address); failures count per pair.
     """
     now = svc.clock()
+    if _impossible(username):  # never stored: refused before any lookup can choke on it
+        refusal = PermissionDenied("no such username can exist", rule="login")
+        await _refuse(svc, now, _printable(username), refusal)
+        raise HttpError(401, "unauthorized", "wrong username or password")
     async with svc.store.read() as tx:
         throttle = await tx.throttle.get(username, address)
         user = await tx.users.by_username(username)

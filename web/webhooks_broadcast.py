@@ -13,7 +13,6 @@ decided by the platform's EBMStateResponse (web/webhooks_platform.py).
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ from config.providers import broadcast
 from store.deliveries import DeliveryRepository
 from web.callbacks import provider_id_arrives
 from web.errors import HttpError
+from web.json_body import parse_json
 from web.keys import services
 from web.responses import json_response
 
@@ -83,7 +83,7 @@ def _authenticate(request: web.Request, body: bytes, secret: str, now: datetime)
 
 def _parse(body: bytes) -> tuple[str, str, str, datetime, str]:
     try:
-        data: Any = json.loads(body)
+        data: Any = parse_json(body)
     except ValueError:
         raise HttpError(400, "invalid_json", "the body is not JSON") from None
     if not isinstance(data, dict):

@@ -21,6 +21,7 @@ from subscribers.phones import BadPhone, mask, normalise
 from subscribers.replies import Reply, classify
 from web.callbacks import provider_id_arrives
 from web.errors import HttpError
+from web.json_body import posted
 from web.keys import services, wake_runner
 
 log = logging.getLogger("ewb.web.twilio")
@@ -35,7 +36,7 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 async def _verified(request: web.Request, path: str) -> MultiDict[str]:
     """The posted parameters, if Twilio signed them for our public URL; else 403."""
     settings = services(request).settings
-    form = await request.post()
+    form = await posted(request)
     params: MultiDict[str] = MultiDict()
     for name, value in form.items():
         if not isinstance(value, str):  # a file upload: nothing Twilio sends

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, insert, text
 
 from config.data import (
     DIVISIONS_CSV,
@@ -151,7 +151,8 @@ async def _reset(url: str) -> None:
             tables.platform_link,
         ):
             await conn.execute(delete(table))
-        await conn.execute(update(tables.audit_head).values(seq=0, hash=GENESIS))
+        await conn.execute(delete(tables.audit_head))  # a test may have deleted the row
+        await conn.execute(insert(tables.audit_head).values(id=1, seq=0, hash=GENESIS))
         # Officers a test created (the session's own users stay).
         await conn.execute(delete(users_table).where(users_table.c.username.not_in(list(USERS))))
     await engine.dispose()

@@ -48,3 +48,15 @@ async def test_deleting_the_newest_rows_is_caught(
     result = ewb(settings, "audit", "verify")
     assert result.returncode == 1
     assert "BROKEN at entry 3" in result.stderr and "deleted" in result.stderr
+
+
+async def test_a_deleted_head_row_is_named_without_a_traceback(
+    api: Api, settings: Settings, services: Services
+) -> None:
+    await issue_new(api, grade="blue", hazard="rainstorm")
+    async with services.store.write() as tx:
+        await tx.conn.execute(delete(tables.audit_head))
+    result = ewb(settings, "audit", "verify")
+    assert result.returncode == 1
+    assert "BROKEN" in result.stderr and "audit_head" in result.stderr
+    assert "Traceback" not in result.stderr

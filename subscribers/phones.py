@@ -65,8 +65,15 @@ _PHONE_IN_TEXT = re.compile(
 )
 
 
+# A "+" URL-encoded (an access log's query string: to=%2B8613912345678).
+_ENCODED_PLUS = re.compile(r"%2[Bb](\d{7,14})(?!\d)")
+
+
 def _mask_match(match: re.Match[str]) -> str:
-    text = match.group(0)
+    return _masked(match.group(0))
+
+
+def _masked(text: str) -> str:
     digits = re.sub(r"\D", "", text)
     if text.startswith("+") and not text.startswith("+86"):
         return f"{text[:4]}****{digits[-4:]}"
@@ -78,5 +85,6 @@ def _mask_match(match: re.Match[str]) -> str:
 
 
 def mask_text(text: str) -> str:
-    """`text` with every phone number in it masked (for logs)."""
+    """`text` with every phone number in it masked (for logs), URL-encoded ones too."""
+    text = _ENCODED_PLUS.sub(lambda m: "%2B" + _masked("+" + m.group(1))[1:], text)
     return _PHONE_IN_TEXT.sub(_mask_match, text)

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from reach.links import PATH, delivery_of
 from store.deliveries import Delivery
 from warning import texts
+from web.headers import DOCUMENT_CSP
 from web.keys import services
 
 log = logging.getLogger("ewb.web.ack")
@@ -38,10 +39,13 @@ async def _found(request: web.Request) -> Delivery | None:
         return await tx.deliveries.get(delivery_id)
 
 
+_HEADERS = {"Content-Security-Policy": DOCUMENT_CSP, "Cache-Control": "no-store"}
+
+
 async def _page(request: web.Request, delivery: Delivery | None) -> web.Response:
     if delivery is None:
         html = _PAGES.get_template("ack.html.j2").render(missing=True, headline="ewb")
-        return web.Response(text=html, content_type="text/html", status=404)
+        return web.Response(text=html, content_type="text/html", status=404, headers=_HEADERS)
     svc = services(request)
     async with svc.store.read() as tx:
         version = (await tx.warnings.get(delivery.warning_id)).warning.version(delivery.version)
@@ -62,7 +66,7 @@ async def _page(request: web.Request, delivery: Delivery | None) -> web.Response
             else None
         ),
     )
-    return web.Response(text=html, content_type="text/html")
+    return web.Response(text=html, content_type="text/html", headers=_HEADERS)
 
 
 @routes.get(PATH + "{token}")

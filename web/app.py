@@ -21,6 +21,7 @@ from web import (
     console_signin,
     console_warnings,
     coverage_api,
+    headers,
     pages,
     people_api,
     progress_api,
@@ -43,6 +44,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def init_app(build_services: Callable[[], Services]) -> web.Application:
     """The app; services are built at start-up and closed at shutdown."""
     app = web.Application(middlewares=[error_middleware, auth.auth_middleware])
+    app.on_response_prepare.append(headers.stamp)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services = build_services()

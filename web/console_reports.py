@@ -14,6 +14,7 @@ from warning.actors import Role
 from warning.errors import InvalidInput
 from warning.rules import Rules
 from web.coverage_api import version_report
+from web.headers import DOCUMENT_CSP
 from web.json_body import int_param, path_id
 from web.keys import services
 from web.pages import page, render
@@ -88,5 +89,9 @@ async def warning_report(request: web.Request) -> web.Response:
         text=document,
         content_type="text/html",
         charset="utf-8",
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": DOCUMENT_CSP,
+        },
     )

@@ -17,6 +17,7 @@ from warning.errors import (
     NotFound,
     PermissionDenied,
 )
+from web.headers import request_id
 from web.responses import json_response
 
 log = logging.getLogger("ewb.web")
@@ -94,7 +95,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
         return await _respond(request, e.status, code, e.reason)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        rid = request_id(request)
+        log.exception("unhandled error on %s %s (request %s)", request.method, request.path, rid)
         return await _respond(
-            request, 500, "internal", "internal error; the server log has the details"
+            request,
+            500,
+            "internal",
+            f"internal error; the server log has the details under request id {rid}",
+            request_id=rid,
         )

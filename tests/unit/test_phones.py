@@ -128,8 +128,12 @@ def test_mask_id(value: str | None, masked: str | None) -> None:
             "手机：13812345678，已退订",
             "手机：138****5678，已退订",
         ),
+        (
+            'POST /webhooks/twilio/status?To=%2B8613812345678&From=%2b16502530000 HTTP/1.1"',
+            'POST /webhooks/twilio/status?To=%2B86138****5678&From=%2B165****0000 HTTP/1.1"',
+        ),
     ],
-    ids=["e164", "national", "several", "key-value", "fullwidth-punctuation"],
+    ids=["e164", "national", "several", "key-value", "fullwidth-punctuation", "url-encoded"],
 )
 def test_mask_text_masks_phone_numbers(text: str, masked: str) -> None:
     assert mask_text(text) == masked

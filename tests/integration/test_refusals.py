@@ -412,6 +412,18 @@ CASES = [
         404,
         "not_found",
     ),
+    # A village's officer does not read the county's audit log.
+    Case(
+        "officer reads the audit log",
+        issued_yellow,
+        "GET",
+        "/audit?limit=1000",
+        "officer",
+        None,
+        403,
+        "forbidden",
+        rule="role",
+    ),
 ]
 
 

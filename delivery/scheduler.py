@@ -20,7 +20,10 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels.broadcast_link import PlatformLink
 from config.settings import Settings
@@ -252,31 +255,85 @@ def build(
     return scheduler
 
 
+# What an unreachable Redis raises (refused, reset, timed out).
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+BACKOFF_MAX_SECONDS = 30.0
+
+
 async def single_instance(
     redis: Redis, run: Callable[[], Awaitable[None]], lock_seconds: float
 ) -> None:
     """Run `run` while holding the scheduler lock; a second instance waits for it.
 
     The lock lapses `lock_seconds` after its holder dies; the holder renews it every third
-    of that, and stops (raises) if it ever finds the lock gone to another instance.
+    of that. A Redis outage of any length stops nothing: the timers go on (no other
+    instance can take the lock from an unreachable Redis either), the renewal is tried
+    again, and once Redis answers the lock is renewed, or taken again if it lapsed. Only
+    if another instance took it meanwhile does this one stop its timers and wait to take
+    over. Waiting for the lock, an outage is retried with back-off (up to 30 s).
     """
     lock = redis.lock(LOCK, timeout=lock_seconds, sleep=min(1.0, lock_seconds / 3))
-    if not await lock.acquire(blocking=False):
-        log.warning("another ewb scheduler holds the lock: waiting to take over")
-        await lock.acquire(blocking=True)
-    log.info("scheduler lock taken: this instance runs the timers")
-    work = asyncio.create_task(run())
+    while True:
+        await _acquire(lock)
+        log.info("scheduler lock taken: this instance runs the timers")
+        work = asyncio.create_task(run())
+        try:
+            if await _hold(lock, work, lock_seconds):
+                await work
+                return
+        finally:
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            with contextlib.suppress(LockError, *REDIS_DOWN):  # lapsed, or Redis away
+                await lock.release()
+        log.error("the scheduler lock was lost to another instance: waiting to take over")
+
+
+async def _acquire(lock: Lock) -> None:
+    """Until this instance holds the lock, through any Redis outage."""
+    delay, told = 1.0, False
+    while True:
+        try:
+            if await lock.acquire(blocking=False):
+                return
+            if not told:
+                log.warning("another ewb scheduler holds the lock: waiting to take over")
+                told = True
+            await asyncio.sleep(lock.sleep)
+            delay = 1.0
+        except REDIS_DOWN as e:
+            log.warning("Redis unreachable (%s): trying again in %.0f s", e, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+
+
+async def _hold(lock: Lock, work: asyncio.Task[None], lock_seconds: float) -> bool:
+    """Renew the lock while `work` runs: True once it is done, False if the lock was lost."""
+    away = False
+    while not work.done():
+        await asyncio.wait({work}, timeout=lock_seconds / 3)
+        if work.done():
+            break
+        outcome = await _renew(lock)
+        if outcome == "lost":
+            return False
+        if outcome == "down":
+            if not away:
+                log.warning("Redis unreachable: the timers go on; renewing the lock again")
+            away = True
+        elif away or outcome == "taken again":
+            log.warning("Redis reachable again: scheduler lock %s", outcome)
+            away = False
+    return True
+
+
+async def _renew(lock: Lock) -> str:
+    """ "renewed", "taken again" (it lapsed while Redis was away), "lost" or "down"."""
     try:
-        while not work.done():
-            await asyncio.wait({work}, timeout=lock_seconds / 3)
-            if not work.done():
-                await lock.reacquire()
-        await work
-    except LockError:
-        log.error("the scheduler lock was lost to another instance: stopping")
-        raise
-    finally:
-        work.cancel()
-        await asyncio.gather(work, return_exceptions=True)
-        with contextlib.suppress(LockError):  # lapsed already
-            await lock.release()
+        try:
+            await lock.reacquire()
+            return "renewed"
+        except LockError:  # lapsed: a restarted Redis forgot it, or the outage outlasted it
+            return "taken again" if await lock.acquire(blocking=False) else "lost"
+    except REDIS_DOWN:
+        return "down"

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import shutil
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import pytest
 from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 def bound_socket() -> socket.socket:
@@ -31,3 +38,43 @@ async def serve(app: web.Application, sock: socket.socket) -> AsyncIterator[None
         yield
     finally:
         await runner.cleanup()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a spare port (no persistence), to stop and
+    start again while ewb's processes use it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        sock = bound_socket()
+        self.port = sock.getsockname()[1]
+        sock.close()  # redis-server binds it itself; nothing else asks for it meanwhile
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed")
+        self._process = await asyncio.create_subprocess_exec(
+            *(binary, "--port", str(self.port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url)
+        try:
+            for _ in range(100):
+                with contextlib.suppress(RedisConnectionError):
+                    if await client.ping():
+                        return
+                await asyncio.sleep(0.05)
+            raise RuntimeError(f"redis-server did not start on port {self.port}")
+        finally:
+            await client.aclose()
+
+    async def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            await self._process.wait()
+            self._process = None

@@ -15,6 +15,7 @@ from tests.integration.cli import ewb
 from tests.integration.cluster import REDIS_URL, Cluster, cluster, real_time_body
 from tests.integration.engine import deliveries_of
 from tests.integration.flows import APPROVERS, ok, release
+from tests.integration.servers import PrivateRedis
 from tests.integration.test_fanout import COUNTY, add_relays, unsettled
 from tests.integration.test_planner import expected_plan, make_population, store_population
 from tests.support import draft_body
@@ -181,3 +182,31 @@ async def test_worker_and_scheduler_refuse_to_run_without_their_parts(settings) 
     assert no_broker.returncode == 1 and "EWB_BROKER_URL" in no_broker.stderr
     on_sqlite = ewb(settings, "scheduler", database=False, broker=REDIS_URL)
     assert on_sqlite.returncode == 1 and "needs PostgreSQL" in on_sqlite.stderr
+
+
+async def test_the_scheduler_survives_a_redis_restart(settings) -> None:  # type: ignore[no-untyped-def]
+    """Redis down longer than the scheduler's lock (3 s here), then back empty: the
+    scheduler keeps running, and takes its lock again."""
+    redis = PrivateRedis(settings.var_dir)
+    await redis.start()
+    try:
+        async with cluster(settings, broker_url=redis.url) as c:
+            scheduler = await c.start("scheduler", "s1")
+            await _logged(c, "s1", "scheduler lock taken")
+            await redis.stop()
+            await _logged(c, "s1", "Redis unreachable")
+            await asyncio.sleep(5)  # the lock would have lapsed by now
+            await redis.start()
+            await _logged(c, "s1", "Redis reachable again: scheduler lock taken again", 20)
+            assert scheduler.returncode is None, c.log("s1")[-3000:]
+            assert "Traceback" not in c.log("s1"), c.log("s1")[-3000:]
+    finally:
+        await redis.stop()
+
+
+async def _logged(c: Cluster, name: str, text: str, seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.1)):
+        if text in c.log(name):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{name} never logged {text!r}:\n{c.log(name)[-3000:]}")

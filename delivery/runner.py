@@ -37,6 +37,7 @@ class Runner:
         self.services, self.adapters, self.limiter = services, adapters, limiter
         self._wake = asyncio.Event()
         self._lanes: dict[str, set[asyncio.Task[None]]] = {lane: set() for lane in lanes.LANES}
+        self.looped_at: float | None = None  # loop.time() of its last round (for /readyz)
 
     def wake(self) -> None:
         """Look for work now (a version was just issued)."""
@@ -73,6 +74,7 @@ class Runner:
         await self.recover()
         poll = self.services.settings.runner_poll_seconds
         while True:
+            self.looped_at = asyncio.get_running_loop().time()
             try:
                 worked = await self.step()
             except Exception:

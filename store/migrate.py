@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,5 +70,10 @@ async def status(engine: AsyncEngine) -> tuple[str | None, str | None]:
     """(the database's revision, the newest revision in the code)."""
     async with engine.connect() as conn:
         current = await conn.run_sync(_current)
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    return current, head
+    return current, code_head()
+
+
+@functools.cache
+def code_head() -> str | None:
+    """The newest revision in the code (its files read once per process)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

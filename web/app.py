@@ -22,6 +22,7 @@ from web import (
     console_warnings,
     coverage_api,
     headers,
+    health,
     pages,
     people_api,
     progress_api,
@@ -36,7 +37,6 @@ from web import (
 )
 from web.errors import error_middleware
 from web.keys import SERVICES
-from web.responses import json_response
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -78,11 +78,7 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         console_admin,
         console_reports,
         public_page,
+        health,
     ):
         app.router.add_routes(module.routes)
-    app.router.add_get("/healthz", _health)
     return app
-
-
-async def _health(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})

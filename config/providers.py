@@ -152,12 +152,23 @@ def broadcast(settings: Settings) -> Broadcast:
     )
 
 
-def sandboxed(settings: Settings) -> list[str]:
-    """The channels running against simulators, for the start-up warning."""
+def sandboxed_channels(settings: Settings) -> list[str]:
+    """The channels (settings.CHANNELS) that would run against the local simulators."""
     checks = {
-        "sms (Twilio)": twilio(settings).sandbox,
+        "sms": twilio(settings).sandbox,
         "wechat": wechat(settings).sandbox,
         "wecom": wecom(settings).sandbox,
         "broadcast": broadcast(settings).sandbox,
     }
     return [name for name, sandbox in checks.items() if sandbox]
+
+
+def sandboxed(settings: Settings) -> list[str]:
+    """The channels running against simulators, for the start-up warning."""
+    return ["sms (Twilio)" if name == "sms" else name for name in sandboxed_channels(settings)]
+
+
+def refused_sandboxes(settings: Settings) -> list[str]:
+    """The channels `require_live_channels` names that would still be sandboxed."""
+    sandboxed = sandboxed_channels(settings)
+    return [name for name in settings.require_live_channels if name in sandboxed]

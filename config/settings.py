@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -30,6 +30,9 @@ SECRETS = (
 )
 
 
+CHANNELS = ("sms", "wechat", "wecom", "broadcast")  # the channels a provider carries
+
+
 class SettingsError(Exception):
     """The settings could not be loaded; the message names the setting and the source."""
 
@@ -50,6 +53,7 @@ class Settings(BaseSettings):
     login_backoff_seconds: float = Field(gt=0)
     expiry_check_seconds: float = Field(gt=0)
     log_level: str
+    log_format: Literal["text", "json"]
     hazards_file: str
     policy_file: str
     groups_file: str
@@ -117,6 +121,17 @@ class Settings(BaseSettings):
     red_repeat_minutes: float = Field(ge=0)
     officer_ack_minutes: float = Field(ge=0)
     gap_check_minutes: float = Field(ge=0)
+    require_live_channels: list[str]
+
+    @field_validator("require_live_channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in CHANNELS]
+        if unknown:
+            raise ValueError(
+                f"unknown channel {', '.join(unknown)}; channels are {', '.join(CHANNELS)}"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -84,11 +85,41 @@ class MaskPhones(logging.Filter):
         return True
 
 
+# The attributes every LogRecord has; any other is a field the caller passed in `extra`.
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record (`log_format = "json"`): at, level, logger, message,
+    the record's own fields (`extra=`), and the exception if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update((k, v) for k, v in vars(record).items() if k not in _RECORD_FIELDS)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return phones.mask_text(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+class MaskedText(logging.Formatter):
+    """The plain text lines, tracebacks too, with every phone number masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return phones.mask_text(super().format(record))
+
+
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(MaskedText("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     for handler in logging.getLogger().handlers:
         handler.addFilter(MaskPhones())
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per timer run

@@ -20,9 +20,22 @@ from warning.errors import InvalidInput
 Command = Callable[[Settings, argparse.Namespace], Awaitable[int]]
 
 
+def _require_live(settings: Settings) -> None:
+    """Refuse to start while a channel `require_live_channels` names would be sandboxed."""
+    refused = providers.refused_sandboxes(settings)
+    if refused:
+        raise admin.AdminError(
+            f"require_live_channels names {', '.join(refused)}, but"
+            f" {'they' if len(refused) > 1 else 'it'} would send to the local simulator:"
+            " set the provider's credentials (README, Settings), or leave the channel out"
+            " of require_live_channels"
+        )
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    _require_live(settings)
     asyncio.run(admin.require_migrated(settings))
     configure_logging(settings)
     host, port = args.host or settings.host, args.port or settings.port
@@ -66,6 +79,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"ewb worker: {e}", file=sys.stderr)
         return 2
+    _require_live(settings)
     _distributed(settings)
     worker.use(settings, chosen)
     # Solo: one task at a time, and (concurrency 1) one message reserved at a time, so the

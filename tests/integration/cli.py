@@ -24,16 +24,21 @@ def _env(settings: Settings, database: bool, broker: str = "") -> dict[str, str]
 
 
 def ewb(
-    settings: Settings, *args: str, stdin: str = "", database: bool = True, broker: str = ""
+    settings: Settings,
+    *args: str,
+    stdin: str = "",
+    database: bool = True,
+    broker: str = "",
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m ewb ARGS` with the test settings; `database=False` uses var_dir's SQLite,
-    `broker` sets EWB_BROKER_URL (the distributed mode)."""
+    `broker` sets EWB_BROKER_URL (the distributed mode), `env` adds variables."""
     return subprocess.run(
         [sys.executable, "-m", "ewb", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env=_env(settings, database, broker),
+        env={**_env(settings, database, broker), **(env or {})},
         cwd=ROOT,
         timeout=120,
         check=False,

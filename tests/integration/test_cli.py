@@ -284,3 +284,23 @@ async def test_broadcast_status_says_when_the_platform_is_down(
     down = ewb(settings, "broadcast", "status")
     assert down.returncode == 1  # a monitoring script acts on it
     assert "platform: DOWN (no answer to the last 3 heartbeats)" in down.stdout
+
+
+def test_serve_and_worker_refuse_to_start_while_a_required_channel_is_sandboxed(
+    settings: Settings,
+) -> None:
+    required = {"EWB_REQUIRE_LIVE_CHANNELS": '["sms", "broadcast"]'}
+    for command in ("serve", "worker"):
+        refused = ewb(settings, command, env=required, broker="redis://127.0.0.1:6379/13")
+        assert refused.returncode == 1, refused.stdout
+        assert "require_live_channels names sms, broadcast" in refused.stderr
+    # With Twilio's credentials SMS is live: only the broadcast platform is named now.
+    live_sms = {
+        **required,
+        "EWB_TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "EWB_TWILIO_AUTH_TOKEN": "t" * 32,
+    }
+    refused = ewb(settings, "serve", env=live_sms)
+    assert refused.returncode == 1 and "names broadcast, but it would" in refused.stderr
+    unknown = ewb(settings, "serve", env={"EWB_REQUIRE_LIVE_CHANNELS": '["fax"]'})
+    assert unknown.returncode == 1 and "unknown channel fax" in unknown.stderr

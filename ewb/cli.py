@@ -12,7 +12,7 @@ from pathlib import Path
 
 from config import providers
 from config.settings import Settings, SettingsError, load_settings
-from ewb import admin, broadcast_status, demo_job, people, report, watch
+from ewb import admin, broadcast_status, demo_job, doctor, people, report, watch
 from ewb.bootstrap import configure_logging, make_app
 from subscribers import accounts
 from warning.errors import InvalidInput
@@ -334,6 +334,10 @@ def _parser() -> argparse.ArgumentParser:
     cover.set_defaults(run=report.report)
 
     sub.add_parser("sim", help="run the provider simulators (sandbox mode)").set_defaults(sync=_sim)
+    sub.add_parser(
+        "doctor",
+        help="check the configuration and what ewb depends on; exit 1 on any failure",
+    ).set_defaults(run=doctor.doctor)
 
     keys = sub.add_parser("broadcast", help="emergency-broadcast platform").add_subparsers(
         dest="broadcast", required=True

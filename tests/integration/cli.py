@@ -45,7 +45,9 @@ def ewb(
     )
 
 
-async def start_ewb(settings: Settings, *args: str) -> asyncio.subprocess.Process:
+async def start_ewb(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     """`python -m ewb ARGS` running beside the test's event loop (stdout, stderr piped)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -54,6 +56,6 @@ async def start_ewb(settings: Settings, *args: str) -> asyncio.subprocess.Proces
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=_env(settings, True),
+        env={**_env(settings, True), **(env or {})},
         cwd=ROOT,
     )

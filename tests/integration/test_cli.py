@@ -9,10 +9,12 @@ from pathlib import Path
 from channels import ebd_sign
 from config.data import cap_validator
 from config.settings import Settings, load_settings
+from ewb.bootstrap import make_app
 from ewb.services import Services
-from tests.integration.cli import ROOT, ewb
+from tests.integration.cli import ROOT, ewb, start_ewb
 from tests.integration.conftest import Api
 from tests.integration.flows import draft, issue_new, ok
+from tests.integration.servers import bound_socket, serve
 from tests.integration.test_fanout import add_relays
 from tests.support import NOW, TZ
 from warning.identifiers import cap_time
@@ -304,3 +306,42 @@ def test_serve_and_worker_refuse_to_start_while_a_required_channel_is_sandboxed(
     assert refused.returncode == 1 and "names broadcast, but it would" in refused.stderr
     unknown = ewb(settings, "serve", env={"EWB_REQUIRE_LIVE_CHANNELS": '["fax"]'})
     assert unknown.returncode == 1 and "unknown channel fax" in unknown.stderr
+
+
+async def _doctor(settings: Settings, **env: str) -> tuple[int, str]:
+    process = await start_ewb(settings, "doctor", env=env)
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode() + err.decode()
+
+
+async def test_doctor_says_what_is_wrong_one_line_each(settings: Settings) -> None:
+    code, out = await _doctor(settings, EWB_PUBLIC_BASE_URL="http://127.0.0.1:9")
+    assert code == 1, out
+    lines = {line.split(":")[0] for line in out.splitlines() if ":" in line}
+    for check in ("database", "redis", "channels", "public base URL", "broadcast platform"):
+        assert any(check in line for line in lines), out
+    assert "FAIL public base URL: ClientConnectorError" in out
+    assert "ok   database:" in out and "ok   clock:" in out
+    assert "warn channels: live: none; sandbox: sms, wechat, wecom, broadcast" in out
+    assert "warn officers:" in out and "villages have none" in out
+    assert out.rstrip().endswith("1 check failed")
+
+    sock = bound_socket()
+    async with serve(make_app(settings, scheduler=False), sock):
+        public = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        code, out = await _doctor(settings, EWB_PUBLIC_BASE_URL=public)
+        assert code == 0 and "ok   public base URL" in out and "all checks passed" in out, out
+        code, out = await _doctor(
+            settings, EWB_PUBLIC_BASE_URL=public, EWB_REQUIRE_LIVE_CHANNELS='["wechat"]'
+        )
+        assert code == 1 and "(require_live_channels names wechat)" in out, out
+
+
+async def test_doctor_on_an_empty_database_says_to_upgrade_and_skips_what_needs_it(
+    settings: Settings,
+) -> None:
+    empty = f"sqlite+aiosqlite:///{settings.var_dir / 'empty.db'}"
+    code, out = await _doctor(settings, EWB_DATABASE_URL=empty)
+    assert code == 1
+    assert "FAIL database: at schema revision none" in out and "ewb db upgrade" in out, out
+    assert "skip officers: needs the database" in out

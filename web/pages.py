@@ -19,15 +19,16 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from store.unit_of_work import audit_refusal
 from store.users import User
 from warning.actors import Actor, Role
-from warning.errors import DomainError
+from warning.errors import DomainError, PermissionDenied
 from warning.grades import Grade
 from warning.model import Warning
 from warning.rules import Rules
 from web.errors import HttpError
 from web.json_body import posted
-from web.keys import ACTOR_KEY
+from web.keys import ACTOR_KEY, services
 from web.session import (
     CSRF_FIELD,
     SAFE_METHODS,
@@ -94,9 +95,14 @@ def page(*roles: Role) -> Callable[[Handler], Handler]:
                     raise web.HTTPSeeOther(f"{LOGIN_PATH}?{urlencode({'next': request.path_qs})}")
                 raise HttpError(401, "unauthorized", "your session has ended; sign in again")
             if request.method not in SAFE_METHODS and request.content_type != "multipart/form-data":
-                check_csrf(request, (await posted(request)).get(CSRF_FIELD))  # type: ignore[arg-type]
+                try:
+                    check_csrf(request, (await posted(request)).get(CSRF_FIELD))  # type: ignore[arg-type]
+                except HttpError as e:
+                    await _audit_refusal(request, user, "csrf", e.message)
+                    raise
             if roles and user.actor.role not in roles:
                 names = ", ".join(r.value for r in roles)
+                await _audit_refusal(request, user, "role", f"this page is for: {names}")
                 raise HttpError(403, "role", f"this page is for: {names}")
             request[ACTOR_KEY] = user.actor
             return await handler(request)
@@ -104,6 +110,20 @@ def page(*roles: Role) -> Callable[[Handler], Handler]:
         return guarded
 
     return wrap
+
+
+async def _audit_refusal(request: web.Request, user: User, rule: str, message: str) -> None:
+    """A console page refused to a signed-in user (its role, a stale or forged form)."""
+    svc = services(request)
+    await audit_refusal(
+        svc.store,
+        now=svc.clock(),
+        actor=user.username,
+        action="console.page",
+        warning_id=None,
+        version=None,
+        error=PermissionDenied(f"{request.method} {request.path}: {message}", rule=rule),
+    )
 
 
 def signed_in(request: web.Request) -> User:

@@ -256,3 +256,21 @@ async def test_revisions_and_issue_at_onset_through_the_forms_as_posted_without_
         assert again.status == 303, again.text
         await approve_all(api, wid, APPROVERS[grade])
         await ok(api.post(f"/warnings/{wid}/issue", "duty_chief"))
+
+
+async def test_page_refusals_for_role_and_forged_forms_are_audited(api: Api) -> None:
+    officer = await sign_in(api.client, "officer")
+    assert (await officer.get("/console/warnings")).status == 403
+    forecaster = await sign_in(api.client, "forecaster")
+    forged = await forecaster.post("/console/warnings", [*FORM, ("csrf", "forged")])
+    assert forged.status == 403
+    entries = (await ok(api.get("/audit?limit=1000", "admin")))["entries"]
+    refused = [
+        (e["actor"], e["details"]["rule"], e["details"]["message"].split(":")[0])
+        for e in entries
+        if e["action"] == "console.page" and e["outcome"] == "refused"
+    ]
+    assert refused == [
+        ("officer", "role", "GET /console/warnings"),
+        ("forecaster", "csrf", "POST /console/warnings"),
+    ]

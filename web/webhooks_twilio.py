@@ -81,7 +81,18 @@ async def message_status(request: web.Request) -> web.Response:
             await tx.deliveries.append(
                 delivery.id, meaning.event, svc.clock(), meaning.provider_code, detail
             )
-            if meaning.event == "failed":
+            settled = [e.event for e in events if e.event in ("delivered", "failed")]
+            if meaning.event == "failed" and settled:
+                # Late or repeated: it was delivered (or fell back) already; one message
+                # on the next channel at most, and none for someone the SMS reached.
+                log.warning(
+                    "twilio status delivery_id=%s sid=%s %s after %s: no fallback",
+                    delivery.id,
+                    sid,
+                    status,
+                    settled[0],
+                )
+            elif meaning.event == "failed":
                 # The carrier could not deliver it: the person's next channel, if any.
                 await fall_back(tx, delivery, svc.clock())
             log.info(

@@ -6,8 +6,11 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+import aiohttp
 from sqlalchemy import func, select, update
+from twilio.request_validator import RequestValidator
 
+from config.providers import SANDBOX_TWILIO_TOKEN
 from delivery import lanes
 from delivery.fanout import RESIDENTS_EVENT, plan_all, plan_next
 from delivery.ratelimit import RateLimiter
@@ -25,6 +28,7 @@ from tests.integration.flows import issue_new, ok, release
 from tests.integration.test_planner import expected_plan, make_population, store_population
 from tests.support import NOW
 from warning.grades import Grade
+from web.webhooks_twilio import STATUS_PATH
 
 COUNTY = ["320921"]
 
@@ -525,3 +529,57 @@ async def test_a_batch_stopped_while_it_waits_for_its_pace_sends_nothing_and_los
         await e.runner.drain()
         phones = Counter(m.to for m in e.sims["twilio"][twilio.SENT] if m.answer == 201)
         assert mine and all(phones[p] == 1 for p in mine)
+
+
+async def test_a_late_undelivered_after_delivered_sends_nothing_on_the_next_channel(
+    api: Api,
+    settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    phone, openid = "+8613812345670", "oLateCallback001"
+    async with engine(settings, clock) as e:
+        async with e.services.store.write() as tx:
+            await tx.residents.upsert_many(
+                [
+                    Resident(
+                        "LATE-1",
+                        "迟到",
+                        phone,
+                        openid,
+                        "zh-CN",
+                        "320921101001",
+                        (),
+                        ("sms", "wechat"),
+                        Grade.BLUE,
+                        False,
+                    )
+                ],
+                NOW,
+            )
+        issued = await issue_new(api, grade="red", areas=COUNTY)
+        await e.runner.drain()
+        callbacks = e.sims["twilio"][twilio.CALLBACKS]
+        async with asyncio.timeout(10):
+            posted = await callbacks.wait_until(
+                lambda posted: any(
+                    p.params["To"] == phone
+                    and p.params["MessageStatus"] == "delivered"
+                    and p.answer
+                    for p in posted
+                )
+            )
+        sid = next(p.params["MessageSid"] for p in posted if p.params["To"] == phone)
+        late = {**next(p.params for p in posted if p.params["To"] == phone)}
+        late.update(MessageStatus="undelivered", SmsStatus="undelivered", ErrorCode="30003")
+        url = e.settings.public_base_url + STATUS_PATH
+        signature = RequestValidator(SANDBOX_TWILIO_TOKEN).compute_signature(url, late)
+        async with aiohttp.ClientSession() as http:
+            for _ in range(2):  # and again: still nothing
+                headers = {"X-Twilio-Signature": signature}
+                async with http.post(url, data=late, headers=headers) as reply:
+                    assert reply.status == 200
+        await e.runner.drain()
+        mine = [d for d in await e.deliveries(issued["id"]) if d.address in (phone, openid)]
+        assert [(d.channel, d.state, d.provider_id) for d in mine] == [("sms", "delivered", sid)]
+        received = [str(m) for m in e.sims["wechat"][wechat.SIM].received]
+        assert not any(openid in m for m in received)

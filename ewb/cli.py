@@ -12,7 +12,7 @@ from pathlib import Path
 
 from config import providers
 from config.settings import Settings, SettingsError, load_settings
-from ewb import admin, broadcast_status, demo_job, doctor, people, report, watch
+from ewb import admin, backup, broadcast_status, demo_job, doctor, people, report, watch
 from ewb.bootstrap import configure_logging, make_app
 from subscribers import accounts
 from warning.errors import InvalidInput
@@ -153,6 +153,21 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply all migrations").set_defaults(run=admin.db_upgrade)
     db.add_parser("status", help="show the schema revision").set_defaults(run=admin.db_status)
+    saved = sub.add_parser(
+        "backup",
+        help="copy the whole database to a new FILE (SQLite online backup, or pg_dump)",
+    )
+    saved.add_argument("file", type=Path, metavar="FILE")
+    saved.set_defaults(run=backup.backup)
+    restored = sub.add_parser(
+        "restore",
+        help="replace the database with a backup FILE, then verify the audit chain",
+    )
+    restored.add_argument("file", type=Path, metavar="FILE")
+    restored.add_argument(
+        "--force", action="store_true", help="replace a database that holds records"
+    )
+    restored.set_defaults(run=backup.restore)
 
     areas = sub.add_parser("areas", help="administrative areas").add_subparsers(
         dest="areas", required=True

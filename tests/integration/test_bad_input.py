@@ -43,6 +43,8 @@ async def _raw(
 
 def _refused_well(path: str, status: int, content_type: str, text: str) -> bool:
     """Not a server error; an API refusal carries the JSON error body."""
+    if path.startswith("/readyz") and status == 503:  # not ready (no runner here): its answer
+        return "not_ready" in text
     if status >= 500:
         return False
     if status >= 400 and path.startswith("/api/"):

@@ -107,7 +107,9 @@ async def test_the_warning_report_is_the_full_coverage_document(
     assert "海安" in text and "大湾居委会" in text  # villages and the gap list
     status, headers = await headers_of(leader, f"/console/warnings/{warning_id}/report")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert "Content-Security-Policy" not in headers  # its styles are inline
+    policy = headers["Content-Security-Policy"]  # its styles are inline; it runs no script
+    assert "style-src 'unsafe-inline'" in policy and "default-src 'none'" in policy
+    assert "script-src" not in policy and "frame-ancestors 'none'" in policy
 
     same = await leader.get(f"/console/warnings/{warning_id}/report?version=1")
     assert same.status == 200 and "第 1 版" in same.text

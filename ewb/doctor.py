@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from config import providers
-from config.settings import Settings
+from config.settings import CHANNELS, Settings
 from delivery.platform import MISSED_ALERT, is_down
 from ewb.bootstrap import build_services
 from ewb.services import Services
@@ -95,7 +95,7 @@ async def _redis(settings: Settings, services: Services) -> Finding:
 async def _channels(settings: Settings, services: Services) -> Finding:
     sandboxed = providers.sandboxed_channels(settings)
     refused = providers.refused_sandboxes(settings)
-    live = [c for c in ("sms", "wechat", "wecom", "broadcast") if c not in sandboxed]
+    live = [c for c in CHANNELS if c not in sandboxed]
     listed = f"live: {', '.join(live) or 'none'}; sandbox: {', '.join(sandboxed) or 'none'}"
     if refused:
         return Finding(False, f"{listed} (require_live_channels names {', '.join(refused)})")

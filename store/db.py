@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from store import sequences
+from store import sequences, writers
 from store.areas import AreaRepository
 from store.audit import AuditRepository
 from store.batches import BatchRepository
@@ -27,7 +28,6 @@ from store.throttle import ThrottleRepository
 from store.timers import TimerRepository
 from store.users import UserRepository
 from store.warnings import WarningRepository
-from store.writers import WriterQueue
 from warning.areas import AreaTree
 from warning.rules import Rules
 
@@ -91,22 +91,32 @@ class RulesCache:
         return rules
 
 
+def _sqlite_file(engine: AsyncEngine) -> str:
+    """What names one SQLite database: its file's resolved path (an in-memory database is
+    its engine's own)."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return f"engine:{id(engine)}"
+    return str(Path(database).resolve())
+
+
 class Store:
     def __init__(self, engine: AsyncEngine, make_rules: Callable[[AreaTree], Rules]) -> None:
         self.engine = engine
         self._rules = RulesCache(make_rules)
-        # SQLite has one writer at a time: this process's writers queue here, urgent
-        # ones first (store/writers.py).
-        self._writers = WriterQueue() if engine.dialect.name == "sqlite" else None
+        # SQLite has one writer at a time: this process's writers queue, urgent ones first,
+        # in one queue per database file (store/writers.py).
+        self._sqlite_file = _sqlite_file(engine) if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
-        """A read-write transaction: committed on success, rolled back on any error."""
-        if self._writers is None:
+        """A read-write transaction: committed on success, rolled back on any error. On
+        SQLite it first waits for its turn in the process's queue (store/writers.py)."""
+        if self._sqlite_file is None:
             async with self._transaction() as tx:
                 yield tx
             return
-        async with self._writers, self._transaction() as tx:
+        async with writers.queue_for(self._sqlite_file), self._transaction() as tx:
             yield tx
 
     @asynccontextmanager

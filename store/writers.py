@@ -6,12 +6,17 @@ writers wait (every chunk's claim and results, every provider callback), so a pl
 made a red warning's planning wait up to 2 s for its turn. Writers marked urgent (the
 planning of an issued version, the loudspeaker and officer batches: `urgent()`) go ahead
 of every other writer waiting; the transaction under way always finishes first.
+
+Every `Store` of the process on the same database file shares one queue (`queue_for`): with
+a queue each, two stores' writers met in SQLite's own busy wait, and the web app's status
+callbacks made a red warning's planning wait 2 s there, behind its back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import weakref
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +32,18 @@ def urgent(on: bool = True) -> Iterator[None]:
         yield
     finally:
         _URGENT.reset(token)
+
+
+# Per event loop (a queue's futures belong to one loop), per database file.
+_QUEUES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, WriterQueue]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def queue_for(database: str) -> WriterQueue:
+    """The running loop's writer queue for one SQLite database (its file's resolved path)."""
+    queues = _QUEUES.setdefault(asyncio.get_running_loop(), {})
+    return queues.setdefault(database, WriterQueue())
 
 
 class WriterQueue:

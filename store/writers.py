@@ -43,7 +43,10 @@ _QUEUES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, WriterQu
 def queue_for(database: str) -> WriterQueue:
     """The running loop's writer queue for one SQLite database (its file's resolved path)."""
     queues = _QUEUES.setdefault(asyncio.get_running_loop(), {})
-    return queues.setdefault(database, WriterQueue())
+    queue = queues.get(database)
+    if queue is None:  # (every write asks: no new queue made just to be thrown away)
+        queue = queues[database] = WriterQueue()
+    return queue
 
 
 class WriterQueue:

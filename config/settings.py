@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     broadcast_repeats: dict[str, int]
     public_base_url: str
     webhook_grace_seconds: float = Field(ge=0)
+    callback_match_seconds: float = Field(gt=0)
+    callback_store_seconds: float = Field(gt=0)
+    record_retry_seconds: float = Field(gt=0)
     twilio_account_sid: str
     twilio_auth_token: str
     twilio_from: str

@@ -86,6 +86,14 @@ async def run_batch(
                 task.result()
         if stop.is_set():  # yielded while its last chunks were sent: it resumes later
             outcome = "yielded"
+    except Exception:
+        # A chunk or a claim failed (a lost database connection): the batch fails, but
+        # the chunks in flight first finish what they started and record it (the rest
+        # is given back unsent), so what a provider took is not sent again.
+        stop.set()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        in_flight = set()
+        raise
     finally:
         leftover = [*in_flight, *([watcher] if watcher else [])]
         for task in leftover:

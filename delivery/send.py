@@ -30,6 +30,7 @@ from ewb.services import Services
 from reach.links import ack_url
 from store.db import Tx
 from store.deliveries import Delivery
+from store.outage import retried
 from store.timers import GAP, gap_areas_in, reported_in
 from templates.preview import from_settings
 from templates.render import TEMPLATE_DIR, Options, Rendered, render
@@ -230,42 +231,64 @@ async def record(services: Services, results: list[SendResult], by_id: dict[int,
     """Store results: retryable ones come back later, a permanent failure moves the
     person to their next channel; nobody left is then on the unreachable list. Messages
     an adapter never started (`unsent`: its batch was stopped) are pending again."""
+    tries = 0
+
+    async def once() -> None:
+        nonlocal tries
+        tries += 1
+        async with services.store.write() as tx:
+            # A try after a lost connection: its commit may have landed before the loss.
+            todo = results if tries == 1 else await _still_sending(tx, results)
+            await _record(tx, services, todo, by_id)
+
+    # What a provider accepted is stored through a database restart, never sent again.
+    patience = services.settings.record_retry_seconds
+    await retried(once, patience, f"recording {len(results)} send results")
+
+
+async def _still_sending(tx: Tx, results: list[SendResult]) -> list[SendResult]:
+    """The results whose deliveries are still `sending` (not yet recorded)."""
+    found = await tx.deliveries.many([r.delivery_id for r in results])
+    sending = {d.id for d in found if d.state == "sending"}
+    return [r for r in results if r.delivery_id in sending]
+
+
+async def _record(
+    tx: Tx, services: Services, results: list[SendResult], by_id: dict[int, Delivery]
+) -> None:
     settings = services.settings
-    async with services.store.write() as tx:
-        now = services.clock()
-        await tx.deliveries.record_accepted(
-            [r for r in results if r.outcome is Outcome.ACCEPTED], now
-        )
-        unsent = [r.delivery_id for r in results if r.outcome is Outcome.UNSENT]
-        if unsent:
-            await tx.batches.unclaim(unsent, now)
-        for result in results:
-            if result.outcome in (Outcome.ACCEPTED, Outcome.UNSENT):
-                continue
-            delivery = by_id[result.delivery_id]
-            retry = None
-            if result.outcome is Outcome.RETRYABLE:
-                retry = retry_at(
-                    now,
-                    await _created(tx, delivery.id),
-                    delivery.attempts + 1,
-                    base=settings.retry_base_seconds,
-                    cap=settings.retry_max_seconds,
-                    max_age=settings.retry_max_age_seconds,
-                    rng=_RNG,
-                    hint=result.retry_after,
-                )
-            await tx.deliveries.record_result(result, now, retry)
-            gave_up = result.outcome is Outcome.PERMANENT or (
-                result.outcome is Outcome.RETRYABLE and retry is None
+    now = services.clock()
+    await tx.deliveries.record_accepted([r for r in results if r.outcome is Outcome.ACCEPTED], now)
+    unsent = [r.delivery_id for r in results if r.outcome is Outcome.UNSENT]
+    if unsent:
+        await tx.batches.unclaim(unsent, now)
+    for result in results:
+        if result.outcome in (Outcome.ACCEPTED, Outcome.UNSENT):
+            continue
+        delivery = by_id[result.delivery_id]
+        retry = None
+        if result.outcome is Outcome.RETRYABLE:
+            retry = retry_at(
+                now,
+                await _created(tx, delivery.id),
+                delivery.attempts + 1,
+                base=settings.retry_base_seconds,
+                cap=settings.retry_max_seconds,
+                max_age=settings.retry_max_age_seconds,
+                rng=_RNG,
+                hint=result.retry_after,
             )
-            if gave_up and await fall_back(tx, delivery, now) is None:
-                log.info(
-                    "delivery %s (%s %s) failed; no channel left",
-                    delivery.id,
-                    delivery.recipient_kind,
-                    delivery.channel,
-                )
+        await tx.deliveries.record_result(result, now, retry)
+        gave_up = result.outcome is Outcome.PERMANENT or (
+            result.outcome is Outcome.RETRYABLE and retry is None
+        )
+        if gave_up and await fall_back(tx, delivery, now) is None:
+            log.info(
+                "delivery %s (%s %s) failed; no channel left",
+                delivery.id,
+                delivery.recipient_kind,
+                delivery.channel,
+            )
 
 
 async def _created(tx: Tx, delivery_id: int) -> datetime:

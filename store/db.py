@@ -13,6 +13,7 @@ from store import sequences, writers
 from store.areas import AreaRepository
 from store.audit import AuditRepository
 from store.batches import BatchRepository
+from store.callbacks import CallbackRepository
 from store.deliveries import DeliveryRepository
 from store.dialect import analyze
 from store.engine import WRITE
@@ -40,6 +41,7 @@ class Tx:
         self.areas = AreaRepository(conn)
         self.audit = AuditRepository(conn)
         self.batches = BatchRepository(conn)
+        self.callbacks = CallbackRepository(conn)
         self.fanout = FanoutRepository(conn)
         self.deliveries = DeliveryRepository(conn)
         self.outbox = OutboxRepository(conn)

@@ -58,6 +58,24 @@ class Event:
     detail: str | None
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append to `delivery` (as read in the same transaction)."""
+
+    delivery: Delivery
+    event: str
+    at: datetime
+    provider_code: str | None = None
+    detail: str | None = None
+
+
+def _grouped(rows: Sequence[NewEvent]) -> dict[tuple[str, datetime], list[int]]:
+    groups: dict[tuple[str, datetime], list[int]] = {}
+    for r in rows:
+        groups.setdefault((r.event, r.at), []).append(r.delivery.id)
+    return groups
+
+
 def _delivery(row: object) -> Delivery:
     return Delivery(
         **{
@@ -150,6 +168,25 @@ class DeliveryRepository:
             .with_for_update()
         )
         return [_delivery(r) for r in await self.conn.execute(query)]
+
+    async def by_provider_ids(
+        self, provider_ids: Sequence[str], channel: str
+    ) -> dict[str, list[Delivery]]:
+        """provider id → the deliveries on `channel` the provider knows by it, held until
+        commit (locked in id order, so two transactions never wait for each other)."""
+        if not provider_ids:
+            return {}
+        query = (
+            select(deliveries)
+            .where(deliveries.c.provider_id.in_(sorted(set(provider_ids))))
+            .where(deliveries.c.channel == channel)
+            .order_by(deliveries.c.id)
+            .with_for_update()
+        )
+        found: dict[str, list[Delivery]] = {}
+        for row in await self.conn.execute(query):
+            found.setdefault(row.provider_id, []).append(_delivery(row))
+        return found
 
     async def earlier_provider_ids(
         self, warning_id: int, version: int, recipient_kind: str, recipient_ids: Sequence[str]
@@ -347,6 +384,72 @@ class DeliveryRepository:
                 values["last_error"] = f"{provider_code}: {detail}" if detail else provider_code
             await self.conn.execute(
                 update(deliveries).where(deliveries.c.id == delivery_id).values(**values)
+            )
+
+    async def events_of(self, delivery_ids: Sequence[int]) -> dict[int, list[Event]]:
+        """delivery id → its events, oldest first (one query for many deliveries)."""
+        found: dict[int, list[Event]] = {i: [] for i in delivery_ids}
+        if not delivery_ids:
+            return found
+        rows = await self.conn.execute(
+            select(delivery_events)
+            .where(delivery_events.c.delivery_id.in_(sorted(found)))
+            .order_by(delivery_events.c.id)
+        )
+        for r in rows:
+            found[r.delivery_id].append(Event(r.event, r.at, r.provider_code, r.detail))
+        return found
+
+    async def append_many(self, rows: Sequence[NewEvent]) -> None:
+        """Append many events at once and move each delivery's state with them, never
+        backwards: `rows` carry the deliveries as they were read in this transaction."""
+        if not rows:
+            return
+        await self.conn.execute(
+            insert(delivery_events),
+            [
+                {
+                    "delivery_id": r.delivery.id,
+                    "event": r.event,
+                    "at": r.at,
+                    "provider_code": r.provider_code,
+                    "detail": r.detail,
+                }
+                for r in rows
+            ],
+        )
+        reach = ReachRepository(self.conn)
+        for (event, at), ids in _grouped(rows).items():
+            await reach.record(ids, event, at)
+        moves: dict[int, dict[str, object]] = {}
+        state = {r.delivery.id: r.delivery.state for r in rows}
+        for r in rows:
+            target = EVENT_STATE[r.event]
+            if target is None or STATE_RANK[target] <= STATE_RANK[state[r.delivery.id]]:
+                continue  # callbacks arrive out of order: never move a delivery backwards
+            state[r.delivery.id] = target
+            error = r.delivery.last_error
+            if r.event == "failed" and r.provider_code:
+                error = f"{r.provider_code}: {r.detail}" if r.detail else r.provider_code
+            moves[r.delivery.id] = {"state": target, "updated_at": r.at, "last_error": error}
+        if moves:
+            await self.conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == bindparam("b_id"))
+                .values(
+                    state=bindparam("b_state"),
+                    updated_at=bindparam("b_at"),
+                    last_error=bindparam("b_error"),
+                ),
+                [
+                    {
+                        "b_id": i,
+                        "b_state": m["state"],
+                        "b_at": m["updated_at"],
+                        "b_error": m["last_error"],
+                    }
+                    for i, m in moves.items()
+                ],
             )
 
     async def events(self, delivery_id: int) -> list[Event]:

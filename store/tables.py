@@ -460,3 +460,25 @@ platform_link = Table(
     Column("last_answer_at", UTCDateTime),
     Column("missed", Integer, nullable=False),
 )
+
+# A provider's status callback as it arrived, stored before it is answered; the receipts
+# loop (delivery/receipts.py) applies it to its deliveries and stamps processed_at with
+# what became of it: recorded, replayed (already recorded) or unknown (no send of ours).
+provider_callbacks = Table(
+    "provider_callbacks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(20), nullable=False),  # twilio
+    Column("provider_id", String(128), nullable=False),  # Twilio's MessageSid
+    Column("status", String(32), nullable=False),
+    Column("error_code", String(32)),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("outcome", String(10)),
+    Index(
+        "ix_provider_callbacks_pending",
+        "id",
+        postgresql_where=Column("processed_at").is_(None),
+        sqlite_where=Column("processed_at").is_(None),
+    ),
+)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from delivery.receipts import Receipts
 from ewb.services import Services
 from web import (
     ack_page,
@@ -36,9 +37,26 @@ from web import (
     webhooks_twilio,
 )
 from web.errors import error_middleware
-from web.keys import SERVICES
+from web.intake import Intake
+from web.keys import INTAKE, RECEIPTS, SERVICES, wake_app_runner
 
 STATIC = Path(__file__).resolve().parent / "static"
+
+
+async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Status callbacks stored as they arrive (web/intake.py) and applied just after
+    (delivery/receipts.py); at shutdown what arrived is stored, the rest applied on the
+    next start."""
+    services = app[SERVICES]
+    receipts = Receipts(services, lambda: wake_app_runner(app))
+    settings = services.settings
+    intake = Intake(services.store, services.clock, settings.callback_store_seconds, receipts.poke)
+    app[RECEIPTS], app[INTAKE] = receipts, intake
+    intake.start()
+    receipts.start()
+    yield
+    await intake.close()
+    await receipts.close()
 
 
 def init_app(build_services: Callable[[], Services]) -> web.Application:
@@ -53,6 +71,7 @@ def init_app(build_services: Callable[[], Services]) -> web.Application:
         await services.store.close()
 
     app.cleanup_ctx.append(services_ctx)
+    app.cleanup_ctx.append(callbacks_ctx)
     pages.setup(app)
     app.router.add_static("/static/", STATIC, name="static")
     app.router.add_post("/api/v1/auth/token", auth.issue_token)

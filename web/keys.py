@@ -6,13 +6,18 @@ from typing import Any
 
 from aiohttp import web
 
+from delivery.receipts import Receipts
 from ewb.services import Services
 from warning.actors import Actor
+from web.intake import Intake
 
 SERVICES = web.AppKey("services", Services)
 # The embedded delivery runner, when this process runs one (`ewb serve` does).
 RUNNER = web.AppKey("runner", Any)
 ACTOR_KEY = web.RequestKey("actor", Actor)
+# Status callbacks: stored by the intake as they arrive, applied by the receipts loop.
+INTAKE = web.AppKey("intake", Intake)
+RECEIPTS = web.AppKey("receipts", Receipts)
 
 
 def services(request: web.Request) -> Services:
@@ -26,6 +31,10 @@ def actor(request: web.Request) -> Actor:
 
 def wake_runner(request: web.Request) -> None:
     """Tell this process's delivery runner that there is new work (an issued version)."""
-    runner = request.app.get(RUNNER)
+    wake_app_runner(request.app)
+
+
+def wake_app_runner(app: web.Application) -> None:
+    runner = app.get(RUNNER)
     if runner is not None:
         runner.wake()

@@ -16,13 +16,13 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.sms import event_for_status
 from config import providers
-from delivery.fallback import fall_back
+from delivery.receipts import TWILIO
+from store.outage import StoreUnavailable
 from subscribers.phones import BadPhone, mask, normalise
 from subscribers.replies import Reply, classify
-from web.callbacks import provider_id_arrives
 from web.errors import HttpError
 from web.json_body import posted
-from web.keys import services, wake_runner
+from web.keys import INTAKE, services
 
 log = logging.getLogger("ewb.web.twilio")
 
@@ -31,6 +31,7 @@ routes = web.RouteTableDef()
 STATUS_PATH = "/webhooks/twilio/status"
 INBOUND_PATH = "/webhooks/twilio/inbound"
 SIGNATURE_HEADER = "X-Twilio-Signature"
+SID_MAX, FIELD_MAX = 128, 32  # the columns of provider_callbacks
 
 
 async def _verified(request: web.Request, path: str) -> MultiDict[str]:
@@ -58,55 +59,22 @@ def _forbidden(path: str, what: str) -> HttpError:
 
 @routes.post(STATUS_PATH)
 async def message_status(request: web.Request) -> web.Response:
-    """A status change of a message we sent: record it on its delivery (once)."""
+    """A status change of a message we sent: stored, then answered; the receipts loop
+    records it on its delivery (once) just after (delivery/receipts.py)."""
     params = await _verified(request, STATUS_PATH)
     sid = params.get("MessageSid", "")
     status = params.get("MessageStatus", "")
-    meaning = event_for_status(status, params.get("ErrorCode") or None)
-    if meaning is None:
-        return web.Response()
-    svc = services(request)
-    # The sid tells a replayed callback from a later attempt's: each attempt has its own.
-    detail = f"{sid} {status}"
-    await provider_id_arrives(svc.store, sid, svc.settings.webhook_grace_seconds)
-    async with svc.store.write() as tx:
-        found = [
-            d for d in await tx.deliveries.by_provider_id(sid, lock=True) if d.channel == "sms"
-        ]
-        for delivery in found:
-            events = await tx.deliveries.events(delivery.id)
-            if any(e.event == meaning.event and e.detail == detail for e in events):
-                log.info("twilio status replayed: delivery_id=%s sid=%s", delivery.id, sid)
-                continue
-            await tx.deliveries.append(
-                delivery.id, meaning.event, svc.clock(), meaning.provider_code, detail
-            )
-            settled = [e.event for e in events if e.event in ("delivered", "failed")]
-            if meaning.event == "failed" and settled:
-                # Late or repeated: it was delivered (or fell back) already; one message
-                # on the next channel at most, and none for someone the SMS reached.
-                log.warning(
-                    "twilio status delivery_id=%s sid=%s %s after %s: no fallback",
-                    delivery.id,
-                    sid,
-                    status,
-                    settled[0],
-                )
-            elif meaning.event == "failed":
-                # The carrier could not deliver it: the person's next channel, if any.
-                await fall_back(tx, delivery, svc.clock())
-            log.info(
-                "twilio status delivery_id=%s sid=%s %s%s",
-                delivery.id,
-                sid,
-                status,
-                f" code={meaning.provider_code}" if meaning.provider_code else "",
-            )
-    if not found:
-        # Also what a callback racing the send's own result looks like: worth a warning.
-        log.warning("twilio status %s for unknown MessageSid %s: ignored", status, sid)
-    elif meaning.event == "failed":
-        wake_runner(request)
+    error = params.get("ErrorCode") or None
+    if event_for_status(status, error) is None or not sid:
+        return web.Response()  # an interim status (queued, sending …): nothing to record
+    if len(sid) > SID_MAX or len(status) > FIELD_MAX or len(error or "") > FIELD_MAX:
+        raise HttpError(400, "bad_callback", "MessageSid, MessageStatus or ErrorCode is too long")
+    try:
+        await request.app[INTAKE].take(TWILIO, sid, status, error)
+    except StoreUnavailable as unavailable:
+        raise HttpError(503, "unavailable", "the callback could not be stored; call again") from (
+            unavailable
+        )
     return web.Response()
 
 

@@ -149,6 +149,7 @@ async def _reset(url: str) -> None:
             tables.login_throttle,
             tables.broadcast_states,
             tables.platform_link,
+            tables.provider_callbacks,
         ):
             await conn.execute(delete(table))
         await conn.execute(delete(tables.audit_head))  # a test may have deleted the row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from delivery.runner import Runner
 from ewb.bootstrap import build_services, make_app
 from ewb.heap import freeze_startup_heap
 from ewb.services import Services
-from sim import broadcast
+from sim import broadcast, twilio
 from sim.run import simulators
 from store import tables
 from store.deliveries import Delivery
@@ -36,6 +37,23 @@ class Engine:
 
     async def deliveries(self, warning_id: int, version: int | None = None) -> list[Delivery]:
         return await deliveries_of(self.services, warning_id, version)
+
+    async def callbacks_in(self) -> None:
+        """Until the Twilio simulator has posted every status callback it owes, and ewb has
+        applied every one it stored (its receipts loop runs just after the answer)."""
+        await twilio.settled(self.sims["twilio"])
+        await callbacks_applied(self.services)
+
+
+async def callbacks_applied(services: Services) -> None:
+    """Until no stored status callback waits to be applied (a 200 means stored; the
+    receipts loop in the app applies it just after: delivery/receipts.py)."""
+    async with asyncio.timeout(60):  # guards against a hang only
+        while True:
+            async with services.store.read() as tx:
+                if await tx.callbacks.waiting() == 0:
+                    return
+            await asyncio.sleep(0.02)
 
 
 async def deliveries_of(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from sim import twilio
 from store import tables
@@ -210,3 +210,56 @@ async def _logged(c: Cluster, name: str, text: str, seconds: float = 10) -> None
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{name} never logged {text!r}:\n{c.log(name)[-3000:]}")
+
+
+async def test_lost_database_connections_mid_fanout_lose_nothing_and_repeat_little(
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """PostgreSQL ends every connection of ewb's processes again and again mid-fan-out
+    (as a restart does): the workers, the scheduler and the server carry on, nobody is
+    left out, and no more is sent twice than can be in flight (results are stored again
+    on a new connection, not lost with the old one)."""
+    async with cluster(settings, sim_latency_ms=20) as c:
+        c.sims["twilio"][twilio.FAULTS].latency_ms = 20
+        await store_population(c.services, make_population(count=800))
+        await c.start("worker", "w1")
+        await c.start("worker", "w2")
+        await c.start("scheduler", "s1")
+        issued = await issue(c)
+        wid = int(issued["id"])  # type: ignore[call-overload]
+        for _ in range(300):  # until the fan-out is under way
+            if len(accepted(c)) >= 50:
+                break
+            await asyncio.sleep(0.05)
+        ended = 0
+        for _ in range(8):  # connections ended again and again, for about 4 s
+            ended += await _end_connections(c)
+            await asyncio.sleep(0.5)
+        assert ended > 0 and len(accepted(c)) < 700  # ended in the middle of it
+        await c.until_done(wid, seconds=180)
+
+        found = await deliveries_of(c.services, wid)
+        assert unsettled(found) == []
+        expected = {d.address for d in found if d.channel == "sms"}
+        phones = Counter(m.to for m in accepted(c))
+        refused = {m.to for m in c.sims["twilio"][twilio.SENT] if m.answer != 201}
+        assert expected - refused == set(phones)  # nothing lost
+        repeats = sum(n - 1 for n in phones.values())
+        most = c.settings.claim_chunk * c.settings.chunks_in_flight * 2  # two workers
+        assert repeats <= most, repeats
+        for name in ("w1", "w2", "s1"):
+            assert c.processes[name].returncode is None, c.log(name)[-3000:]
+
+
+async def _end_connections(c: Cluster) -> int:
+    """pg_terminate_backend for every connection to the test's database but this one."""
+    database = c.services.store.engine.url.database
+    async with c.services.store.read() as tx:
+        found = await tx.conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = :db AND pid <> pg_backend_pid()"
+            ),
+            {"db": database},
+        )
+        return int(found.scalar_one())

@@ -264,7 +264,7 @@ async def test_retries_after_a_provider_outage_and_fallbacks(
         clock.now = NOW + timedelta(minutes=2)
         await e.runner.drain()
         # The provider's late callbacks ("undelivered" after "sent") and their fallbacks.
-        await twilio.settled(e.sims["twilio"])
+        await e.callbacks_in()
         await e.runner.drain()
         found = await e.deliveries(issued["id"])
         assert unsettled(found) == []
@@ -423,6 +423,7 @@ async def test_an_sms_the_carrier_could_not_deliver_moves_to_wechat(
                     for p in posted
                 )
             )
+        await e.callbacks_in()
         await e.runner.drain()
         mine = [d for d in await e.deliveries(issued["id"]) if d.recipient_id == str(stored.id)]
         assert [(d.channel, d.state) for d in mine] == [("sms", "failed"), ("wechat", "sent")]
@@ -578,6 +579,7 @@ async def test_a_late_undelivered_after_delivered_sends_nothing_on_the_next_chan
                 headers = {"X-Twilio-Signature": signature}
                 async with http.post(url, data=late, headers=headers) as reply:
                     assert reply.status == 200
+        await e.callbacks_in()
         await e.runner.drain()
         mine = [d for d in await e.deliveries(issued["id"]) if d.address in (phone, openid)]
         assert [(d.channel, d.state, d.provider_id) for d in mine] == [("sms", "delivered", sid)]

@@ -258,6 +258,19 @@ async def _reports(e: Engine, count: int) -> list[Report]:
 SIM_TERMINALS = [(T1, "320921100001", True), (T4, "320921100000", False)]
 
 
+async def _first_of_ebm(e: Engine, ebm_id: str) -> tuple[Report, Report]:
+    """The first terminal-state report, and the first state report of this EBM (a gap
+    re-broadcast's own reports may come between the two)."""
+    reports = e.sims["broadcast"][REPORTS]
+    for _ in range(200):
+        devices = [r for r in reports if r.ebd_type == "EBRDTState"]
+        states = [r for r in reports if r.ebd_type == "EBMStateResponse" and r.ebm_id == ebm_id]
+        if devices and states:
+            return devices[0], states[0]
+        await asyncio.sleep(0.05)
+    pytest.fail(f"the simulator pushed no state report of {ebm_id}: {list(reports)}")
+
+
 async def test_the_simulator_reports_playback_and_ewb_applies_it(
     api: Api,
     settings,  # type: ignore[no-untyped-def]
@@ -265,7 +278,7 @@ async def test_the_simulator_reports_playback_and_ewb_applies_it(
 ) -> None:
     async with engine(settings, clock, terminals=SIM_TERMINALS, **KEYS) as e:
         wid, ebm_id = await _issued(api, e)
-        devices, played = await _reports(e, 2)
+        devices, played = await _first_of_ebm(e, ebm_id)
         assert (devices.ebd_type, devices.answer) == ("EBRDTState", 1)
         assert (played.ebd_type, played.ebm_id, played.answer) == ("EBMStateResponse", ebm_id, 1)
         assert dict(played.states) == {T1: ebd_state.PLAYED, T4: ebd_state.FAILED}
@@ -288,8 +301,8 @@ async def test_a_failed_broadcast_gives_no_credit_anywhere(
     async with engine(
         settings, clock, terminals=SIM_TERMINALS, sim_broadcast_fail_share=1.0, **KEYS
     ) as e:
-        wid, _ = await _issued(api, e)
-        _, failed = await _reports(e, 2)
+        wid, ebm_id = await _issued(api, e)
+        _, failed = await _first_of_ebm(e, ebm_id)
         assert set(dict(failed.states).values()) == {ebd_state.FAILED}
         assert e.sims["broadcast"][ACKS] == []  # no terminal played it
         events = await _events(e, wid)

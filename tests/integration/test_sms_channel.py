@@ -9,12 +9,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from twilio.request_validator import RequestValidator
 
 from channels.base import Batch, Message, Outcome, SendResult
@@ -24,10 +25,12 @@ from config.settings import Settings, load_settings
 from ewb.bootstrap import make_app
 from ewb.services import Services
 from sim.twilio import CALLBACKS, SENT, Posted, create_app
-from store.tables import delivery_events
+from store.engine import create_engine
+from store.tables import delivery_events, provider_callbacks
 from subscribers.channels import DEFAULT_ORDER
 from subscribers.residents import Resident
 from tests.integration.conftest import FakeClock
+from tests.integration.engine import callbacks_applied
 from tests.integration.servers import bound_socket, serve
 from tests.support import CHENJIAGANG_VILLAGE, NOW
 from warning.grades import Grade
@@ -279,6 +282,7 @@ async def send_and_confirm(world: World, address: str, callbacks: int) -> tuple[
     await record(world.services, result)
     world.sim[CALLBACKS].release()
     await bounded(world.sim[CALLBACKS].wait_for(callbacks))
+    await callbacks_applied(world.services)
     return delivery_id, result.provider_id
 
 
@@ -321,6 +325,7 @@ async def test_a_replayed_callback_is_stored_once(world: World) -> None:
     for genuine in world.sim[CALLBACKS].posted:
         async with replay(world, genuine) as reply:
             assert reply.status == 200
+    await callbacks_applied(world.services)
     assert await history(world.services, delivery_id) == before
 
 
@@ -383,6 +388,7 @@ async def test_forged_status_callbacks_are_refused(world: World, forge: Any) -> 
     # The control: the same callback signed by the account's token is taken.
     async with post_signed(world, url, params) as reply:
         assert reply.status == 200
+    await callbacks_applied(world.services)
     assert (await history(world.services, delivery_id))[0] == "delivered"
 
 
@@ -407,22 +413,141 @@ async def test_signatures_are_checked_against_the_public_url(
             headers = {"X-Twilio-Signature": signed(base + STATUS_PATH, params)}
             async with http.post(local + STATUS_PATH, data=params, headers=headers) as reply:
                 assert reply.status == answer
+        await callbacks_applied(services)
     assert (await history(services, delivery_id))[0] == "delivered"
 
 
 async def test_an_unknown_message_sid_is_logged_and_ignored(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     await add_delivery(world.services, PHONE)
     count = await event_count(world.services)
     url = world.app_url + STATUS_PATH
     params = status_params("SM" + "f" * 32, "undelivered") | {"ErrorCode": "30003"}
-    with caplog.at_level(logging.INFO, logger="ewb.web.twilio"):
+    with caplog.at_level(logging.INFO, logger="ewb.delivery.receipts"):
         async with post_signed(world, url, params) as reply:
             assert reply.status == 200
+        assert await waiting(world.services) == 1  # kept for its send's result a while
+        clock.now += timedelta(seconds=world.settings.callback_match_seconds + 1)
+        await callbacks_applied(world.services)
     assert await event_count(world.services) == count
+    assert await outcomes(world.services) == ["unknown"]
     assert "unknown MessageSid SM" + "f" * 32 in caplog.text
     assert PHONE not in caplog.text
+
+
+async def waiting(services: Services) -> int:
+    async with services.store.read() as tx:
+        return await tx.callbacks.waiting()
+
+
+async def outcomes(services: Services) -> list[str]:
+    """What became of each stored callback, in arrival order."""
+    async with services.store.read() as tx:
+        rows = await tx.conn.execute(
+            select(provider_callbacks.c.outcome).order_by(provider_callbacks.c.id)
+        )
+        return [r.outcome for r in rows]
+
+
+async def test_a_callback_before_its_send_result_is_kept_until_the_result_is_stored(
+    world: World,
+) -> None:
+    """A provider may call back before the batch that sent the message has stored its sid:
+    the callback is answered once stored, and applied once the sid is known."""
+    delivery_id = await add_delivery(world.services, PHONE)
+    url = world.app_url + STATUS_PATH
+    async with post_signed(world, url, status_params(SID, "delivered")) as reply:
+        assert reply.status == 200
+    await asyncio.sleep(world.settings.webhook_grace_seconds + 0.5)  # the old grace is over
+    assert await waiting(world.services) == 1
+    assert await history(world.services, delivery_id) == ("pending", [("queued", None)])
+
+    await record(world.services, SendResult.accepted(delivery_id, SID))
+    await callbacks_applied(world.services)
+    assert await history(world.services, delivery_id) == (
+        "delivered",
+        [("queued", None), ("sent", None), ("delivered", None)],
+    )
+    assert await outcomes(world.services) == ["recorded"]
+
+
+async def test_callbacks_arriving_together_are_each_recorded_once(world: World) -> None:
+    """Many callbacks at once, each posted twice: every one answered 200 once stored, and
+    every delivery moved by its own callback once (the replay is stored, then set aside)."""
+    sids = {}
+    for n in range(60):
+        delivery_id = await add_delivery(world.services, f"+86138123{n:05d}")
+        sids[delivery_id] = f"SM{n:032x}"
+        await record(world.services, SendResult.accepted(delivery_id, sids[delivery_id]))
+    url = world.app_url + STATUS_PATH
+
+    async def post(sid: str) -> int:
+        async with post_signed(world, url, status_params(sid, "delivered")) as reply:
+            return reply.status
+
+    answers = await bounded(asyncio.gather(*(post(sid) for sid in [*sids.values()] * 2)))
+    assert answers == [200] * 120
+    await callbacks_applied(world.services)
+    for delivery_id in sids:
+        state, events = await history(world.services, delivery_id)
+        assert (state, events.count(("delivered", None))) == ("delivered", 1)
+    assert sorted(await outcomes(world.services)) == ["recorded"] * 60 + ["replayed"] * 60
+
+
+async def test_callbacks_are_stored_through_lost_database_connections(
+    world: World, settings: Settings
+) -> None:
+    """PostgreSQL ends every connection of ewb's again and again while callbacks arrive:
+    each is answered 200 (stored, the store tried again on a new connection), none is lost,
+    and each delivery records its status once."""
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("a SQLite file has no connections to lose")
+    sids = {}
+    for n in range(40):
+        delivery_id = await add_delivery(world.services, f"+86139123{n:05d}")
+        sids[delivery_id] = f"SM{n:032x}"
+        await record(world.services, SendResult.accepted(delivery_id, sids[delivery_id]))
+    url = world.app_url + STATUS_PATH
+    database = world.services.store.engine.url.database
+    killer = create_engine(settings.database_url)
+    stop = asyncio.Event()
+    ended = 0
+
+    async def end_connections() -> None:
+        nonlocal ended
+        while not stop.is_set():
+            async with killer.connect() as conn:
+                found = await conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE datname = :db AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": database},
+                )
+                ended += int(found.scalar_one())
+            await asyncio.sleep(0.01)
+
+    async def post(sid: str) -> int:
+        async with post_signed(world, url, status_params(sid, "delivered")) as reply:
+            return reply.status
+
+    ending = asyncio.create_task(end_connections())
+    try:
+        answers = []
+        for sid in sids.values():  # one at a time: each meets a freshly ended connection
+            answers.append(await bounded(post(sid)))
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await ending
+        await killer.dispose()
+    assert answers == [200] * len(sids)
+    assert ended > 0  # connections were indeed ended under it
+    await callbacks_applied(world.services)
+    for delivery_id in sids:
+        state, events = await history(world.services, delivery_id)
+        assert (state, events.count(("delivered", None))) == ("delivered", 1)
 
 
 # --- residents' replies --------------------------------------------------------------------
@@ -543,6 +668,7 @@ async def test_a_callback_that_beats_the_stored_result_waits_for_it(world: World
     await asyncio.sleep(0.1)
     await record(world.services, result)
     await bounded(world.sim[CALLBACKS].wait_for(2))
+    await callbacks_applied(world.services)
     state, events = await history(world.services, delivery_id)
     assert state == "delivered"
     assert events == [("queued", None), ("sent", None), ("sent", None), ("delivered", None)]

@@ -109,7 +109,10 @@ class ReachRepository:
                 "at": at,
                 "delivery_id": r.id,
             }
-        await self.conn.execute(self._insert()(reach).on_conflict_do_nothing(), list(rows.values()))
+        if rows:  # every one deleted since the send: nothing to count (and no empty INSERT)
+            await self.conn.execute(
+                self._insert()(reach).on_conflict_do_nothing(), list(rows.values())
+            )
 
     async def add_relay(
         self,

@@ -672,3 +672,24 @@ async def test_a_callback_that_beats_the_stored_result_waits_for_it(world: World
     state, events = await history(world.services, delivery_id)
     assert state == "delivered"
     assert events == [("queued", None), ("sent", None), ("sent", None), ("delivered", None)]
+
+
+async def test_a_callback_for_a_resident_deleted_since_the_send_is_applied(world: World) -> None:
+    """The resident's row is gone (erased since the send): the delivery still records its
+    status, and the other callbacks of the same round are not held up."""
+    async with world.services.store.write() as tx:
+        gone = await tx.deliveries.add(
+            warning_id=1,
+            version=1,
+            recipient_kind="resident",
+            recipient_id="999999",  # a resident id with no row
+            channel="sms",
+            address=PHONE,
+            now=NOW,
+        )
+    await record(world.services, SendResult.accepted(gone, SID))
+    url = world.app_url + STATUS_PATH
+    async with post_signed(world, url, status_params(SID, "delivered")) as reply:
+        assert reply.status == 200
+    await callbacks_applied(world.services)
+    assert (await history(world.services, gone))[0] == "delivered"

@@ -472,14 +472,20 @@ async def test_a_callback_before_its_send_result_is_kept_until_the_result_is_sto
     assert await outcomes(world.services) == ["recorded"]
 
 
+async def sent_sms(services: Services, count: int, prefix: str) -> dict[int, str]:
+    """`count` deliveries sent (their sids stored): delivery id → MessageSid."""
+    sids = {}
+    for n in range(count):
+        delivery_id = await add_delivery(services, f"{prefix}{n:05d}")
+        sids[delivery_id] = f"SM{n:032x}"
+        await record(services, SendResult.accepted(delivery_id, sids[delivery_id]))
+    return sids
+
+
 async def test_callbacks_arriving_together_are_each_recorded_once(world: World) -> None:
     """Many callbacks at once, each posted twice: every one answered 200 once stored, and
     every delivery moved by its own callback once (the replay is stored, then set aside)."""
-    sids = {}
-    for n in range(60):
-        delivery_id = await add_delivery(world.services, f"+86138123{n:05d}")
-        sids[delivery_id] = f"SM{n:032x}"
-        await record(world.services, SendResult.accepted(delivery_id, sids[delivery_id]))
+    sids = await sent_sms(world.services, 60, "+86138123")
     url = world.app_url + STATUS_PATH
 
     async def post(sid: str) -> int:
@@ -503,11 +509,7 @@ async def test_callbacks_are_stored_through_lost_database_connections(
     and each delivery records its status once."""
     if settings.database_url.startswith("sqlite"):
         pytest.skip("a SQLite file has no connections to lose")
-    sids = {}
-    for n in range(40):
-        delivery_id = await add_delivery(world.services, f"+86139123{n:05d}")
-        sids[delivery_id] = f"SM{n:032x}"
-        await record(world.services, SendResult.accepted(delivery_id, sids[delivery_id]))
+    sids = await sent_sms(world.services, 40, "+86139123")
     url = world.app_url + STATUS_PATH
     database = world.services.store.engine.url.database
     killer = create_engine(settings.database_url)

@@ -43,7 +43,6 @@ SETTLED = ("delivered", "failed")
 @dataclass
 class Applied:
     callbacks: int = 0  # stored callbacks taken (each now has its outcome)
-    recorded: int = 0  # events appended
     fell_back: int = 0  # next channels queued
 
 
@@ -64,7 +63,7 @@ async def apply_twilio(services: Services, limit: int = CHUNK) -> Applied:
             if await fall_back(tx, delivery, now) is not None:
                 fell_back += 1
         await tx.callbacks.processed(done.outcomes, now)
-    return Applied(len(callbacks), len(done.rows), fell_back)
+    return Applied(len(callbacks), fell_back)
 
 
 @dataclass
@@ -152,15 +151,6 @@ class Receipts:
         self._poked.set()
         if self._task is not None:
             await self._task
-
-    async def settle(self) -> int:
-        """Apply every callback that can be applied now (tests, and shutdown)."""
-        taken = 0
-        while (applied := await apply_twilio(self.services)).callbacks:
-            taken += applied.callbacks
-            if applied.fell_back:
-                self._wake_sender()
-        return taken
 
     async def _run(self) -> None:
         while not self._stopping:

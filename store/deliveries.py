@@ -69,6 +69,17 @@ class NewEvent:
     detail: str | None = None
 
 
+def _moves_on(target: str | None, current: str) -> bool:
+    """Whether an event's state is further than the delivery's: callbacks arrive out of
+    order, and a delivery never moves backwards."""
+    return target is not None and STATE_RANK[target] > STATE_RANK[current]
+
+
+def _failure(provider_code: str, detail: str | None) -> str:
+    """A failure's last_error: the provider's code and what it said."""
+    return f"{provider_code}: {detail}" if detail else provider_code
+
+
 def _grouped(rows: Sequence[NewEvent]) -> dict[tuple[str, datetime], list[int]]:
     groups: dict[tuple[str, datetime], list[int]] = {}
     for r in rows:
@@ -377,11 +388,11 @@ class DeliveryRepository:
                     select(deliveries.c.state).where(deliveries.c.id == delivery_id)
                 )
             ).scalar_one()
-            if STATE_RANK[state] <= STATE_RANK[current]:
-                return  # callbacks arrive out of order: never move a delivery backwards
+            if not _moves_on(state, current):
+                return
             values: dict[str, object] = {"state": state, "updated_at": at}
             if event == "failed" and provider_code:
-                values["last_error"] = f"{provider_code}: {detail}" if detail else provider_code
+                values["last_error"] = _failure(provider_code, detail)
             await self.conn.execute(
                 update(deliveries).where(deliveries.c.id == delivery_id).values(**values)
             )
@@ -425,12 +436,12 @@ class DeliveryRepository:
         state = {r.delivery.id: r.delivery.state for r in rows}
         for r in rows:
             target = EVENT_STATE[r.event]
-            if target is None or STATE_RANK[target] <= STATE_RANK[state[r.delivery.id]]:
-                continue  # callbacks arrive out of order: never move a delivery backwards
+            if target is None or not _moves_on(target, state[r.delivery.id]):
+                continue
             state[r.delivery.id] = target
             error = r.delivery.last_error
             if r.event == "failed" and r.provider_code:
-                error = f"{r.provider_code}: {r.detail}" if r.detail else r.provider_code
+                error = _failure(r.provider_code, r.detail)
             moves[r.delivery.id] = {"state": target, "updated_at": r.at, "last_error": error}
         if moves:
             await self.conn.execute(
@@ -453,9 +464,4 @@ class DeliveryRepository:
             )
 
     async def events(self, delivery_id: int) -> list[Event]:
-        rows = await self.conn.execute(
-            select(delivery_events)
-            .where(delivery_events.c.delivery_id == delivery_id)
-            .order_by(delivery_events.c.id)
-        )
-        return [Event(r.event, r.at, r.provider_code, r.detail) for r in rows]
+        return (await self.events_of([delivery_id]))[delivery_id]

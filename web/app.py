@@ -38,7 +38,7 @@ from web import (
 )
 from web.errors import error_middleware
 from web.intake import Intake
-from web.keys import INTAKE, RECEIPTS, SERVICES, wake_app_runner
+from web.keys import INTAKE, SERVICES, wake_app_runner
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -51,7 +51,7 @@ async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
     receipts = Receipts(services, lambda: wake_app_runner(app))
     settings = services.settings
     intake = Intake(services.store, services.clock, settings.callback_store_seconds, receipts.poke)
-    app[RECEIPTS], app[INTAKE] = receipts, intake
+    app[INTAKE] = intake
     intake.start()
     receipts.start()
     yield

@@ -1,4 +1,5 @@
-"""Shared by provider webhooks: waiting briefly for a send's result to be stored."""
+"""The broadcast ack webhook: waiting briefly for a package's send result to be stored (the
+Twilio status callbacks wait durably instead: web/intake.py, delivery/receipts.py)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from aiohttp import web
 
-from delivery.receipts import Receipts
 from ewb.services import Services
 from warning.actors import Actor
 from web.intake import Intake
@@ -15,9 +14,8 @@ SERVICES = web.AppKey("services", Services)
 # The embedded delivery runner, when this process runs one (`ewb serve` does).
 RUNNER = web.AppKey("runner", Any)
 ACTOR_KEY = web.RequestKey("actor", Actor)
-# Status callbacks: stored by the intake as they arrive, applied by the receipts loop.
+# Status callbacks: stored by the intake as they arrive (applied by delivery/receipts.py).
 INTAKE = web.AppKey("intake", Intake)
-RECEIPTS = web.AppKey("receipts", Receipts)
 
 
 def services(request: web.Request) -> Services:

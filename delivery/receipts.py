@@ -37,7 +37,11 @@ log = logging.getLogger("ewb.delivery.receipts")
 TWILIO = "twilio"
 CHUNK = 500  # callbacks applied in one transaction
 POLL_SECONDS = 1.0  # a callback waiting for its send's result is looked at again this often
-SETTLED = ("delivered", "failed")
+# A delivery in one of these states was delivered, fell back already, or was replaced by a
+# newer version: a carrier failure reported for it now queues nothing. Its `failed`
+# events do not say so: a retryable answer (a 500 or 429 before the message was accepted)
+# is recorded as a `failed` event too, and that attempt's person still needs their message.
+SETTLED = ("delivered", "failed", "cancelled")
 
 
 @dataclass
@@ -71,6 +75,7 @@ class _Round:
     outcomes: dict[int, str] = field(default_factory=dict)  # callback id → outcome
     rows: list[NewEvent] = field(default_factory=list)  # the events to append
     failed: list[Delivery] = field(default_factory=list)  # to fall back
+    settled: dict[int, str] = field(default_factory=dict)  # delivery id → state this round
 
 
 async def _apply(tx: Tx, callbacks: list[Callback]) -> _Round:
@@ -102,10 +107,14 @@ def _one(
             log.info("twilio status replayed: delivery_id=%s sid=%s", delivery.id, sid)
             continue
         outcome = "recorded"
-        settled = [e.event for e in events if e.event in SETTLED]
+        settled = done.settled.get(delivery.id) or (
+            delivery.state if delivery.state in SETTLED else None
+        )
         at = callback.received_at
         events.append(Event(meaning.event, at, meaning.provider_code, detail))
         done.rows.append(NewEvent(delivery, meaning.event, at, meaning.provider_code, detail))
+        if meaning.event in SETTLED and not settled:
+            done.settled[delivery.id] = meaning.event
         if meaning.event == "failed" and settled:
             # Late or repeated: it was delivered (or fell back) already; one message on
             # the next channel at most, and none for someone the SMS reached.
@@ -114,7 +123,7 @@ def _one(
                 delivery.id,
                 sid,
                 status,
-                settled[0],
+                settled,
             )
         elif meaning.event == "failed":
             done.failed.append(delivery)  # the carrier could not deliver it: next channel

@@ -201,6 +201,16 @@ def _refusal(to: str, body: str, settings: Settings) -> tuple[int, str] | None:
     return None
 
 
+def delivers(to: str, settings: Settings) -> bool:
+    """Whether a message to `to` would be accepted and end `delivered` (tests count what
+    residents got by the simulator's own rules)."""
+    return (
+        _refusal(to, "", settings) is None
+        and to not in EDGE_ANSWERS
+        and _fate(to)[-1][0] == "delivered"
+    )
+
+
 def _authorised(request: web.Request, config: Twilio) -> bool:
     scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic":

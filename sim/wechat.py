@@ -106,6 +106,10 @@ class WechatSim:
         digest = hashlib.sha256(f"{self.seed}:{address.lower()}".encode()).digest()
         return int.from_bytes(digest[:8]) / 2**64 < self.invalid_share
 
+    def accepts(self, openid: str) -> bool:
+        """Whether a template message to `openid` would be accepted (not 40003 or 43004)."""
+        return not self.is_invalid(openid) and openid not in self.unsubscribed
+
     def issue_token(self, api: str) -> str:
         token = "".join(self.rng.choices(string.ascii_letters + string.digits + "_-", k=136))
         self._tokens[token] = (api, self.clock() + self.expires_in)

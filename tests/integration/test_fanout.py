@@ -585,3 +585,47 @@ async def test_a_late_undelivered_after_delivered_sends_nothing_on_the_next_chan
         assert [(d.channel, d.state, d.provider_id) for d in mine] == [("sms", "delivered", sid)]
         received = [str(m) for m in e.sims["wechat"][wechat.SIM].received]
         assert not any(openid in m for m in received)
+
+
+async def test_undelivered_after_a_refused_then_accepted_send_falls_back(
+    api: Api,
+    settings,
+    clock: FakeClock,  # type: ignore[no-untyped-def]
+) -> None:
+    """A 500 before the message was accepted is a `failed` event on the delivery too; the
+    carrier's later "undelivered" must still move the person to WeChat (the storm lost
+    such residents)."""
+    phone, openid = "+8613812345613", "oRetriedThenLost01"  # 13: the carrier fails it
+    async with engine(settings, clock) as e:
+        async with e.services.store.write() as tx:
+            await tx.residents.upsert_many(
+                [
+                    Resident(
+                        "RETRIED-1",
+                        "重试",
+                        phone,
+                        openid,
+                        "zh-CN",
+                        "320921101001",
+                        (),
+                        ("sms", "wechat"),
+                        Grade.BLUE,
+                        False,
+                    )
+                ],
+                NOW,
+            )
+        e.sims["twilio"][twilio.FAULTS].rate_500 = 1.0
+        issued = await issue_new(api, grade="red", areas=COUNTY)
+        await e.runner.drain()
+        e.sims["twilio"][twilio.FAULTS].rate_500 = 0.0
+        clock.now = NOW + timedelta(minutes=2)
+        await e.runner.drain()
+        await e.callbacks_in()
+        await e.runner.drain()
+        mine = [d for d in await e.deliveries(issued["id"]) if d.address in (phone, openid)]
+        assert [(d.channel, d.state) for d in mine] == [("sms", "failed"), ("wechat", "sent")]
+        answers = [m.answer for m in e.sims["twilio"][twilio.SENT] if m.to == phone]
+        assert answers == [500, 201]
+        received = [r.to for r in e.sims["wechat"][wechat.SIM].received]
+        assert received.count(openid) == 1

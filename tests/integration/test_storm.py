@@ -37,7 +37,11 @@ from warning.grades import Grade
 RESIDENTS = 5_000
 STORM_SECONDS = 20
 SETTLE_SECONDS = 240  # the fan-out's bound once the storm is over
-FAST_RETRIES: dict[str, Any] = {"retry_base_seconds": 0.5, "retry_max_seconds": 2, "retry_max_age_seconds": 900}
+FAST_RETRIES: dict[str, Any] = {
+    "retry_base_seconds": 0.5,
+    "retry_max_seconds": 2,
+    "retry_max_age_seconds": 900,
+}
 
 
 class TickingClock(FakeClock):

@@ -63,6 +63,11 @@ async def store_sms_residents(services: Services, count: int) -> None:
         )
         for n in range(count)
     ]
+    await store_residents(services, people)
+
+
+async def store_residents(services: Services, people: list[Resident]) -> None:
+    """Store `people`, then analyze as `ewb residents import` does."""
     async with services.store.write() as tx:
         await tx.residents.upsert_many(people, NOW)
     async with services.store.write() as tx:  # as `ewb residents import` does: PostgreSQL

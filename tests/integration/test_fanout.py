@@ -60,6 +60,22 @@ async def add_relays(services: Services) -> None:
         )
 
 
+def one_resident(external_id: str, name: str, phone: str, openid: str | None) -> Resident:
+    """A resident of 海安居委会 (320921101001) who lists SMS, then WeChat, and wants every grade."""
+    return Resident(
+        external_id,
+        name,
+        phone,
+        openid,
+        "zh-CN",
+        "320921101001",
+        (),
+        ("sms", "wechat"),
+        Grade.BLUE,
+        False,
+    )
+
+
 def unsettled(found: list) -> list:  # type: ignore[type-arg]
     return [d for d in found if d.state in ("pending", "sending")]
 
@@ -221,30 +237,8 @@ async def test_retries_after_a_provider_outage_and_fallbacks(
         async with e.services.store.write() as tx:
             await tx.residents.upsert_many(
                 [
-                    Resident(
-                        "BAD-1",
-                        "错号",
-                        INVALID,
-                        "oBadNumber000001",
-                        "zh-CN",
-                        "320921101001",
-                        (),
-                        ("sms", "wechat"),
-                        Grade.BLUE,
-                        False,
-                    ),
-                    Resident(
-                        "BAD-2",
-                        "退订",
-                        UNSUBSCRIBED,
-                        None,
-                        "zh-CN",
-                        "320921101001",
-                        (),
-                        ("sms", "wechat"),
-                        Grade.BLUE,
-                        False,
-                    ),
+                    one_resident("BAD-1", "错号", INVALID, "oBadNumber000001"),
+                    one_resident("BAD-2", "退订", UNSUBSCRIBED, None),
                 ],
                 NOW,
             )
@@ -395,20 +389,7 @@ async def test_an_sms_the_carrier_could_not_deliver_moves_to_wechat(
         await store_population(e.services, make_population(count=20))
         async with e.services.store.write() as tx:
             await tx.residents.upsert_many(
-                [
-                    Resident(
-                        "LOST-1",
-                        "失联",
-                        LOST,
-                        "oLostAtCarrier01",
-                        "zh-CN",
-                        "320921101001",
-                        (),
-                        ("sms", "wechat"),
-                        Grade.BLUE,
-                        False,
-                    )
-                ],
+                [one_resident("LOST-1", "失联", LOST, "oLostAtCarrier01")],
                 NOW,
             )
             stored = await tx.residents.by_external_id("LOST-1")
@@ -541,20 +522,7 @@ async def test_a_late_undelivered_after_delivered_sends_nothing_on_the_next_chan
     async with engine(settings, clock) as e:
         async with e.services.store.write() as tx:
             await tx.residents.upsert_many(
-                [
-                    Resident(
-                        "LATE-1",
-                        "迟到",
-                        phone,
-                        openid,
-                        "zh-CN",
-                        "320921101001",
-                        (),
-                        ("sms", "wechat"),
-                        Grade.BLUE,
-                        False,
-                    )
-                ],
+                [one_resident("LATE-1", "迟到", phone, openid)],
                 NOW,
             )
         issued = await issue_new(api, grade="red", areas=COUNTY)
@@ -599,20 +567,7 @@ async def test_undelivered_after_a_refused_then_accepted_send_falls_back(
     async with engine(settings, clock) as e:
         async with e.services.store.write() as tx:
             await tx.residents.upsert_many(
-                [
-                    Resident(
-                        "RETRIED-1",
-                        "重试",
-                        phone,
-                        openid,
-                        "zh-CN",
-                        "320921101001",
-                        (),
-                        ("sms", "wechat"),
-                        Grade.BLUE,
-                        False,
-                    )
-                ],
+                [one_resident("RETRIED-1", "重试", phone, openid)],
                 NOW,
             )
         e.sims["twilio"][twilio.FAULTS].rate_500 = 1.0

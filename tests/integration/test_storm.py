@@ -23,13 +23,12 @@ from config.settings import Settings
 from ewb.services import Services
 from sim import twilio
 from sim.wechat import SIM, WechatSim
-from store.residents import IMPORTED
 from subscribers.residents import Resident
 from tests.integration.cluster import UNLIMITED, cluster, real_time_body
 from tests.integration.conftest import Api, FakeClock
 from tests.integration.engine import callbacks_applied, engine
 from tests.integration.flows import issue_new
-from tests.integration.lanes import VILLAGES
+from tests.integration.lanes import VILLAGES, store_residents
 from tests.integration.test_fanout import COUNTY
 from tests.support import NOW
 from warning.grades import Grade
@@ -87,13 +86,6 @@ def population() -> list[Resident]:
 
 def unsubscribed(people: list[Resident]) -> set[str]:
     return {p.wechat_openid for n, p in enumerate(people) if p.wechat_openid and n % 31 == 0}
-
-
-async def store(services: Services, people: list[Resident]) -> None:
-    async with services.store.write() as tx:
-        await tx.residents.upsert_many(people, NOW)
-    async with services.store.write() as tx:
-        await tx.analyze(*IMPORTED)
 
 
 def storm(sims: dict[str, web.Application], on: bool) -> None:
@@ -170,7 +162,7 @@ async def test_a_provider_storm_leaves_no_resident_unreached_embedded(
     people = population()
     async with engine(settings, clock, sim_invalid_share=0.04, **FAST_RETRIES) as e:
         e.sims["wechat"][SIM].unsubscribed |= unsubscribed(people)
-        await store(e.services, people)
+        await store_residents(e.services, people)
         running = asyncio.create_task(e.runner.run())
         try:
             storm(e.sims, on=True)
@@ -199,7 +191,7 @@ async def test_a_provider_storm_leaves_no_resident_unreached_on_one_worker(
         settings, sim_invalid_share=0.04, rate_limits=UNLIMITED, **FAST_RETRIES
     ) as c:
         c.sims["wechat"][SIM].unsubscribed |= unsubscribed(people)
-        await store(c.services, people)
+        await store_residents(c.services, people)
         await c.start("worker", "w1")
         await c.start("scheduler", "s1")
         storm(c.sims, on=True)
